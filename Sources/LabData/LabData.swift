@@ -1,0 +1,1 @@
+// LabData: see docs/ARCHITECTURE.md.

@@ -1,0 +1,77 @@
+import Dispatch
+
+/// How many worker threads the lab's parallel loops use. BLAS itself stays single-threaded
+/// (LabCPU sets that); all parallelism is here, over independent rows, heads or experts.
+public enum LabThreads {
+    nonisolated(unsafe) private static var _count = 0
+
+    /// Worker count (at least 1). 0 or less at `set` means all cores.
+    public static var count: Int {
+        if _count <= 0 { _count = max(1, ProcessInfoShim.activeProcessorCount) }
+        return _count
+    }
+
+    /// Call once at start-up, before any parallel loop runs.
+    public static func set(_ n: Int) { _count = n > 0 ? n : max(1, ProcessInfoShim.activeProcessorCount) }
+}
+
+/// Avoids importing Foundation into the kernels just for the processor count.
+enum ProcessInfoShim {
+    static var activeProcessorCount: Int {
+        #if canImport(Glibc)
+        return Int(sysconfGlibc())
+        #else
+        return 2
+        #endif
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+private func sysconfGlibc() -> Int { sysconf(Int32(_SC_NPROCESSORS_ONLN)) }
+#endif
+
+/// A pointer that may cross into a parallel loop. The caller guarantees that iterations touch
+/// disjoint elements (or only read).
+public struct SendablePointer<T>: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<T>
+    public init(_ base: UnsafeMutablePointer<T>) { self.base = base }
+    @inlinable public subscript(i: Int) -> T {
+        get { base[i] }
+        nonmutating set { base[i] = newValue }
+    }
+    @inlinable public func advanced(by n: Int) -> UnsafeMutablePointer<T> { base + n }
+}
+
+/// Runs `body(chunk)` for chunk in 0..<chunks, in parallel when `chunks > 1` and more than one
+/// thread is configured. Iterations must be independent. Chunks are assigned statically, so a
+/// result never depends on scheduling (determinism).
+@inlinable
+public func parallelFor(_ chunks: Int, _ body: @Sendable (Int) -> Void) {
+    if chunks <= 0 { return }
+    if chunks == 1 || LabThreads.count == 1 {
+        for i in 0..<chunks { body(i) }
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: chunks, execute: body)
+}
+
+/// Splits `0..<count` into about `LabThreads.count` contiguous ranges and runs them in
+/// parallel; serial when `count * costPerItem` is below `minWork` (a parallel loop on 2 cores
+/// pays off only above roughly 100k simple operations).
+@inlinable
+public func parallelRanges(_ count: Int, costPerItem: Int = 1, minWork: Int = 100_000,
+                           _ body: @Sendable (Range<Int>) -> Void) {
+    if count <= 0 { return }
+    let threads = LabThreads.count
+    if threads == 1 || count == 1 || count * costPerItem < minWork {
+        body(0..<count)
+        return
+    }
+    let parts = min(threads, count)
+    parallelFor(parts) { p in
+        let lo = count * p / parts
+        let hi = count * (p + 1) / parts
+        body(lo..<hi)
+    }
+}

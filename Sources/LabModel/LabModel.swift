@@ -1,0 +1,1 @@
+// LabModel: see docs/ARCHITECTURE.md.

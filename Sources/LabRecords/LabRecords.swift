@@ -1,0 +1,1 @@
+// LabRecords: see docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// LabRouting: see docs/ARCHITECTURE.md.

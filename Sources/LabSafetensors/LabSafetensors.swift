@@ -1,0 +1,1 @@
+// LabSafetensors: see docs/ARCHITECTURE.md.

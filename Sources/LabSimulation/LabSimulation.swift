@@ -1,0 +1,1 @@
+// LabSimulation: see docs/ARCHITECTURE.md.

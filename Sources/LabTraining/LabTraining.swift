@@ -1,0 +1,1 @@
+// LabTraining: see docs/ARCHITECTURE.md.
