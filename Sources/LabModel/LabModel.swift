@@ -1,1 +1,0 @@
-// LabModel: see docs/ARCHITECTURE.md.

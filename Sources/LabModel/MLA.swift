@@ -1,0 +1,125 @@
+import LabConfig
+import LabKernels
+
+// Multi-head latent attention with decoupled RoPE and scale calibration (LONGCAT.md section 2).
+// Letters: R = B*T rows (tokens), D model width, H heads, dn/dr/dv head dims, rq/rkv latent ranks.
+//
+//   cqRaw = x W_qa^T                      [R, rq]
+//   cq    = alpha_q * RMSNorm_q(cqRaw)     [R, rq]
+//   q     = cq W_qb^T, RoPE on q_rope      [R, H*(dn+dr)]
+//   ckvRaw= x W_kva[:rkv]^T                [R, rkv]     kr = x W_kva[rkv:]^T, RoPE   [R, dr]
+//   ckv   = alpha_kv * RMSNorm_kv(ckvRaw)  [R, rkv]
+//   kv    = ckv W_kvb^T                    [R, H*(dn+dv)]
+//   ctx   = causal softmax attention       [R, H*dv]
+//   y    += ctx W_o^T                      [R, D]
+
+/// Shapes of one MLA block, derived from the config.
+public struct MLAShape: Sendable {
+    public let d, heads, nope, rope, value, qRank, kvRank: Int
+    public let alphaQ, alphaKV: Float
+    public let scoreScale: Float
+    /// Latent norms use 1e-6 as in the reference implementation.
+    public let latentEps: Float = 1e-6
+    public var qWidth: Int { heads * (nope + rope) }
+    public var kvWidth: Int { heads * (nope + value) }
+    public var contextWidth: Int { heads * value }
+
+    public init(_ c: ModelConfig) {
+        d = c.hiddenSize; heads = c.numAttentionHeads
+        nope = c.qkNopeHeadDim; rope = c.qkRopeHeadDim; value = c.vHeadDim
+        qRank = c.qLoraRank; kvRank = c.kvLoraRank
+        alphaQ = c.mlaScaleQLora ? Float((Double(d) / Double(qRank)).squareRoot()) : 1
+        alphaKV = c.mlaScaleKvLora ? Float((Double(d) / Double(kvRank)).squareRoot()) : 1
+        scoreScale = 1 / Float(Double(nope + rope).squareRoot())
+    }
+}
+
+/// What one MLA block's forward saves for its backward, for R = B*T rows.
+public final class MLASaved {
+    let cqRaw, cqRstd, cq, q, ckvRaw, ckvRstd, ckv, kr, kv, context, lse: FloatBuffer
+    init(_ s: MLAShape, batch: Int, seqLen: Int) {
+        let r = batch * seqLen
+        cqRaw = FloatBuffer(r * s.qRank); cqRstd = FloatBuffer(r); cq = FloatBuffer(r * s.qRank)
+        q = FloatBuffer(r * s.qWidth)
+        ckvRaw = FloatBuffer(r * s.kvRank); ckvRstd = FloatBuffer(r); ckv = FloatBuffer(r * s.kvRank)
+        kr = FloatBuffer(r * s.rope)
+        kv = FloatBuffer(r * s.kvWidth)
+        context = FloatBuffer(r * s.contextWidth)
+        lse = FloatBuffer(batch * s.heads * seqLen)
+    }
+}
+
+/// Gradient scratch of an MLA backward, shared by every block of the model.
+public final class MLAScratch {
+    let dContext, dq, dkv, dkr, dckv, dckvRaw, dcq, dcqRaw: FloatBuffer
+    init(_ s: MLAShape, rows r: Int) {
+        dContext = FloatBuffer(r * s.contextWidth)
+        dq = FloatBuffer(r * s.qWidth); dkv = FloatBuffer(r * s.kvWidth); dkr = FloatBuffer(r * s.rope)
+        dckv = FloatBuffer(r * s.kvRank); dckvRaw = FloatBuffer(r * s.kvRank)
+        dcq = FloatBuffer(r * s.qRank); dcqRaw = FloatBuffer(r * s.qRank)
+    }
+}
+
+/// y += MLA(x). `x` [R, D] is the block's normalised input; `y` [R, D] the residual stream.
+func mlaForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weights w: UnsafePointer<Float>,
+                at o: MLAOffsets, shape s: MLAShape, saved m: MLASaved, rope: RopeTable,
+                batch: Int, seqLen: Int) {
+    let r = batch * seqLen
+    // Query path.
+    linearForward(y: m.cqRaw.ptr, x: x, w: w + o.qA, rows: r, inFeatures: s.d, outFeatures: s.qRank)
+    rmsNormForward(out: m.cq.ptr, rstd: m.cqRstd.ptr, x: m.cqRaw.ptr, weight: w + o.qANorm,
+                   rows: r, dim: s.qRank, eps: s.latentEps, scale: s.alphaQ)
+    linearForward(y: m.q.ptr, x: m.cq.ptr, w: w + o.qB, rows: r, inFeatures: s.qRank, outFeatures: s.qWidth)
+    ropeForward(x: m.q.ptr, rows: r, seqLen: seqLen, heads: s.heads, rowStride: s.qWidth,
+                headStride: s.nope + s.rope, offset: s.nope, table: rope)
+    // Key/value path: the latent rows and the shared rope-key rows of W_kva are two GEMMs.
+    linearForward(y: m.ckvRaw.ptr, x: x, w: w + o.kvA, rows: r, inFeatures: s.d, outFeatures: s.kvRank)
+    linearForward(y: m.kr.ptr, x: x, w: w + o.kvA + s.kvRank * s.d, rows: r, inFeatures: s.d, outFeatures: s.rope)
+    ropeForward(x: m.kr.ptr, rows: r, seqLen: seqLen, heads: 1, rowStride: s.rope, headStride: s.rope,
+                offset: 0, table: rope)
+    rmsNormForward(out: m.ckv.ptr, rstd: m.ckvRstd.ptr, x: m.ckvRaw.ptr, weight: w + o.kvANorm,
+                   rows: r, dim: s.kvRank, eps: s.latentEps, scale: s.alphaKV)
+    linearForward(y: m.kv.ptr, x: m.ckv.ptr, w: w + o.kvB, rows: r, inFeatures: s.kvRank, outFeatures: s.kvWidth)
+    // Attention and output projection.
+    attentionForward(out: m.context.ptr, lse: m.lse.ptr, q: m.q.ptr, kv: m.kv.ptr, kRope: m.kr.ptr,
+                     batch: batch, seqLen: seqLen, heads: s.heads, nopeDim: s.nope, ropeDim: s.rope,
+                     valueDim: s.value, scale: s.scoreScale)
+    linearForward(y: y, x: m.context.ptr, w: w + o.o, rows: r, inFeatures: s.contextWidth, outFeatures: s.d,
+                  accumulate: true)
+}
+
+/// Backward of `mlaForward`: dx += dMLA/dx^T dy, and every weight gradient += its share.
+func mlaBackward(dx: UnsafeMutablePointer<Float>, dWeights g: UnsafeMutablePointer<Float>,
+                 dy: UnsafePointer<Float>, x: UnsafePointer<Float>, weights w: UnsafePointer<Float>,
+                 at o: MLAOffsets, shape s: MLAShape, saved m: MLASaved, scratch t: MLAScratch,
+                 rope: RopeTable, batch: Int, seqLen: Int) {
+    let r = batch * seqLen
+    t.dContext.zero(); t.dq.zero(); t.dkv.zero(); t.dkr.zero()
+    t.dckv.zero(); t.dckvRaw.zero(); t.dcq.zero(); t.dcqRaw.zero()
+    linearBackward(dx: t.dContext.ptr, dw: g + o.o, dy: dy, x: m.context.ptr, w: w + o.o,
+                   rows: r, inFeatures: s.contextWidth, outFeatures: s.d)
+    attentionBackward(dq: t.dq.ptr, dkv: t.dkv.ptr, dkRope: t.dkr.ptr, dOut: t.dContext.ptr,
+                      out: m.context.ptr, lse: m.lse.ptr, q: m.q.ptr, kv: m.kv.ptr, kRope: m.kr.ptr,
+                      batch: batch, seqLen: seqLen, heads: s.heads, nopeDim: s.nope, ropeDim: s.rope,
+                      valueDim: s.value, scale: s.scoreScale)
+    // Key/value path.
+    linearBackward(dx: t.dckv.ptr, dw: g + o.kvB, dy: t.dkv.ptr, x: m.ckv.ptr, w: w + o.kvB,
+                   rows: r, inFeatures: s.kvRank, outFeatures: s.kvWidth)
+    rmsNormBackward(dx: t.dckvRaw.ptr, dWeight: g + o.kvANorm, dOut: t.dckv.ptr, x: m.ckvRaw.ptr,
+                    rstd: m.ckvRstd.ptr, weight: w + o.kvANorm, rows: r, dim: s.kvRank, scale: s.alphaKV)
+    ropeBackward(dx: t.dkr.ptr, rows: r, seqLen: seqLen, heads: 1, rowStride: s.rope, headStride: s.rope,
+                 offset: 0, table: rope)
+    linearBackward(dx: dx, dw: g + o.kvA, dy: t.dckvRaw.ptr, x: x, w: w + o.kvA,
+                   rows: r, inFeatures: s.d, outFeatures: s.kvRank)
+    linearBackward(dx: dx, dw: g + o.kvA + s.kvRank * s.d, dy: t.dkr.ptr, x: x, w: w + o.kvA + s.kvRank * s.d,
+                   rows: r, inFeatures: s.d, outFeatures: s.rope)
+    // Query path.
+    ropeBackward(dx: t.dq.ptr, rows: r, seqLen: seqLen, heads: s.heads, rowStride: s.qWidth,
+                 headStride: s.nope + s.rope, offset: s.nope, table: rope)
+    linearBackward(dx: t.dcq.ptr, dw: g + o.qB, dy: t.dq.ptr, x: m.cq.ptr, w: w + o.qB,
+                   rows: r, inFeatures: s.qRank, outFeatures: s.qWidth)
+    rmsNormBackward(dx: t.dcqRaw.ptr, dWeight: g + o.qANorm, dOut: t.dcq.ptr, x: m.cqRaw.ptr,
+                    rstd: m.cqRstd.ptr, weight: w + o.qANorm, rows: r, dim: s.qRank, scale: s.alphaQ)
+    linearBackward(dx: dx, dw: g + o.qA, dy: t.dcqRaw.ptr, x: x, w: w + o.qA,
+                   rows: r, inFeatures: s.d, outFeatures: s.qRank)
+}

@@ -1,0 +1,232 @@
+import Foundation
+import LabKernels
+import LabRouting
+
+// Forward and backward of the MoE; the shapes, saved tensors and scratch are in MoEBuffers.swift.
+
+/// The MoE's weights seen by one pass: the base pointer and this layer's offsets.
+struct MoEWeights {
+    let w: UnsafePointer<Float>
+    let o: MoEOffsets
+    func gateUp(_ e: Int, _ s: MoEShape) -> UnsafePointer<Float> { w + o.gateUp + e * 2 * s.hidden * s.d }
+    func down(_ e: Int, _ s: MoEShape) -> UnsafePointer<Float> { w + o.down + e * s.d * s.hidden }
+}
+
+/// y += MoE(u). Routes with `bias` [E]; returns the balance loss (0 when alpha is 0).
+func moeForward(y: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>, weights: MoEWeights,
+                bias: UnsafePointer<Float>, shape s: MoEShape, rows r: Int,
+                saved m: MoESaved, scratch t: MoEScratch) -> Double {
+    let e = s.experts, d = s.d, f = s.hidden, k = s.topK
+    // Router, in fp32, over all N+Z experts jointly.
+    linearForward(y: t.logits.ptr, x: u, w: weights.w + weights.o.router, rows: r, inFeatures: d, outFeatures: e)
+    softmaxRowsForward(y: m.probs.ptr, x: t.logits.ptr, rows: r, cols: e)
+    route(probs: m.probs.ptr, bias: bias, tokens: r, routedExperts: s.routed, zeroExperts: s.zero,
+          topK: k, gateScale: s.gateScale, into: &m.plan)
+    let plan = m.plan
+    // Routed experts: one GEMM per expert over its expert-sorted rows.
+    _ = t.gather(u, into: t.x, plan: plan, d: d)
+    t.fillRowOfSlot(plan: plan)
+    let x = SendablePointer(t.x.ptr), out = SendablePointer(t.y.ptr), h = SendablePointer(t.h.ptr)
+    let gu = SendablePointer(m.gu.ptr)
+    plan.offsets.withUnsafeBufferPointer { offsetsBuffer in
+        let offsets = SendablePointer(UnsafeMutablePointer(mutating: offsetsBuffer.baseAddress!))
+        parallelFor(s.routed) { ex in
+            let lo = offsets[ex], n = offsets[ex + 1] - lo
+            if n == 0 { return }
+            linearForward(y: gu.base + lo * 2 * f, x: x.base + lo * d, w: weights.gateUp(ex, s),
+                          rows: n, inFeatures: d, outFeatures: 2 * f, serial: true)
+            swigluForward(h: h.base + lo * f, gu: gu.base + lo * 2 * f, rows: n, hidden: f)
+            linearForward(y: out.base + lo * d, x: h.base + lo * f, w: weights.down(ex, s),
+                          rows: n, inFeatures: f, outFeatures: d, serial: true)
+        }
+    }
+    combine(y: y, u: u, weights: weights, shape: s, rows: r, plan: plan, scratch: t)
+    if s.balanceAlpha > 0 {
+        return deviceBalanceLoss(dProbs: nil, probs: m.probs.ptr, plan: plan, groups: s.balanceGroups,
+                                 targetFfnExperts: s.targetFfnExperts, alpha: s.balanceAlpha)
+    }
+    return 0
+}
+
+/// y[t] += sum_j g_tj * out_tj over the K slots of each token, in slot order (deterministic).
+private func combine(y: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>, weights: MoEWeights,
+                     shape s: MoEShape, rows r: Int, plan: RoutingPlan, scratch t: MoEScratch) {
+    let d = s.d, k = s.topK, routed = s.routed
+    let yP = SendablePointer(y), uP = SendablePointer(UnsafeMutablePointer(mutating: u))
+    let out = SendablePointer(t.y.ptr)
+    let kind = s.zeroKind
+    let w = SendablePointer(UnsafeMutablePointer(mutating: weights.w)), o = weights.o
+    plan.expert.withUnsafeBufferPointer { expertB in
+    plan.gate.withUnsafeBufferPointer { gateB in
+    t.rowOfSlot.withUnsafeBufferPointer { rowB in
+        let expert = SendablePointer(UnsafeMutablePointer(mutating: expertB.baseAddress!))
+        let gate = SendablePointer(UnsafeMutablePointer(mutating: gateB.baseAddress!))
+        let rowOf = SendablePointer(UnsafeMutablePointer(mutating: rowB.baseAddress!))
+        parallelRanges(r, costPerItem: k * d) { tokens in
+            var mix = [Float](repeating: 0, count: 2)
+            for tok in tokens {
+                let yRow = yP.base + tok * d, uRow = uP.base + tok * d
+                for j in 0..<k {
+                    let slot = tok * k + j, ex = Int(expert[slot]), g = gate[slot]
+                    if ex < routed {
+                        addInPlace(yRow, out.base + Int(rowOf[slot]) * d, count: d, scale: g)
+                    } else if kind == .identity {
+                        addInPlace(yRow, uRow, count: d, scale: g)
+                    } else if kind == .constant {
+                        let z = ex - routed
+                        constantMix(&mix, u: uRow, mixWeights: w.base + o.constantMix + z * 2 * d, d: d)
+                        addInPlace(yRow, uRow, count: d, scale: g * mix[0])
+                        addInPlace(yRow, w.base + o.constantValue + z * d, count: d, scale: g * mix[1])
+                    }
+                }
+            }
+        }
+    }}}
+}
+
+/// [a1, a2] = softmax(W_c u) for one MoE++ constant expert; W_c [2, D].
+private func constantMix(_ a: inout [Float], u: UnsafePointer<Float>, mixWeights wc: UnsafePointer<Float>, d: Int) {
+    let l0 = dot(wc, u, count: d), l1 = dot(wc + d, u, count: d)
+    let mx = max(l0, l1)
+    let e0 = expf(l0 - mx), e1 = expf(l1 - mx)
+    a[0] = e0 / (e0 + e1); a[1] = e1 / (e0 + e1)
+}
+
+/// Backward of `moeForward`: du += dMoE/du^T dy, weight gradients += their shares.
+/// The bias gets no gradient; the router learns only through the chosen experts' p (and the
+/// balance loss).
+func moeBackward(du: UnsafeMutablePointer<Float>, dWeights g: UnsafeMutablePointer<Float>,
+                 dy: UnsafePointer<Float>, u: UnsafePointer<Float>, weights: MoEWeights,
+                 shape s: MoEShape, rows r: Int, saved m: MoESaved, scratch t: MoEScratch) {
+    let e = s.experts, d = s.d, f = s.hidden, k = s.topK
+    let plan = m.plan
+    t.fillRowOfSlot(plan: plan)
+    // dOut rows and inputs gathered in expert-sorted order.
+    _ = t.gather(dy, into: t.y, plan: plan, d: d)
+    _ = t.gather(u, into: t.x, plan: plan, d: d)
+    t.dgu.zero()
+    let x = SendablePointer(t.x.ptr), dOut = SendablePointer(t.y.ptr), h = SendablePointer(t.h.ptr)
+    let gu = SendablePointer(m.gu.ptr), dgu = SendablePointer(t.dgu.ptr)
+    let dgateRow = SendablePointer(t.dgateRow.ptr)
+    let gBase = SendablePointer(g)
+    let o = weights.o
+    // Per routed expert, with dHu = dOut W_down (before the gate):
+    //   dgate = <dHu, h>,  dW_down += dOut^T (g*h),  dh = g*dHu,  dgu = swiglu'(dh),
+    //   dW_gateUp += dgu^T x,  dx = dgu W_gateUp  (written over the expert's dOut rows).
+    plan.offsets.withUnsafeBufferPointer { offB in
+    plan.gate.withUnsafeBufferPointer { gateB in
+    plan.sortedSlots.withUnsafeBufferPointer { sortedB in
+        let offsets = SendablePointer(UnsafeMutablePointer(mutating: offB.baseAddress!))
+        let gate = SendablePointer(UnsafeMutablePointer(mutating: gateB.baseAddress!))
+        let sorted = SendablePointer(UnsafeMutablePointer(mutating: sortedB.baseAddress!))
+        parallelFor(s.routed) { ex in
+            let lo = offsets[ex], n = offsets[ex + 1] - lo
+            if n == 0 { return }
+            let hE = h.base + lo * f, guE = gu.base + lo * 2 * f, dOutE = dOut.base + lo * d
+            let dh = UnsafeMutablePointer<Float>.allocate(capacity: n * f)
+            defer { dh.deallocate() }
+            swigluForward(h: hE, gu: guE, rows: n, hidden: f)
+            gemmSerial(transA: false, transB: false, m: n, n: f, k: d, a: dOutE, lda: d,
+                       b: weights.down(ex, s), ldb: f, beta: 0, c: dh, ldc: f)
+            for row in 0..<n {
+                let gv = gate[Int(sorted[lo + row])]
+                dgateRow[lo + row] = dot(dh + row * f, hE + row * f, count: f)
+                scale(dh + row * f, count: f, by: gv)
+                scale(hE + row * f, count: f, by: gv)
+            }
+            gemmSerial(transA: true, transB: false, m: d, n: f, k: n, a: dOutE, lda: d, b: hE, ldb: f,
+                       beta: 1, c: gBase.base + o.down + ex * d * f, ldc: f)
+            swigluBackward(dgu: dgu.base + lo * 2 * f, dh: dh, gu: guE, rows: n, hidden: f)
+            gemmSerial(transA: true, transB: false, m: 2 * f, n: d, k: n, a: dgu.base + lo * 2 * f, lda: 2 * f,
+                       b: x.base + lo * d, ldb: d, beta: 1, c: gBase.base + o.gateUp + ex * 2 * f * d, ldc: d)
+            gemmSerial(transA: false, transB: false, m: n, n: d, k: 2 * f, a: dgu.base + lo * 2 * f, lda: 2 * f,
+                       b: weights.gateUp(ex, s), ldb: d, beta: 0, c: dOutE, ldc: d)
+        }
+    }}}
+    // Per token: input gradient from its slots, gate gradients, then router probabilities.
+    t.dprobs.zero()
+    scatterSlots(du: du, dGrads: g, dy: dy, u: u, weights: weights, shape: s, rows: r, plan: plan, scratch: t)
+    if s.balanceAlpha > 0 {
+        _ = deviceBalanceLoss(dProbs: t.dprobs.ptr, probs: m.probs.ptr, plan: plan, groups: s.balanceGroups,
+                              targetFfnExperts: s.targetFfnExperts, alpha: s.balanceAlpha)
+    }
+    t.logits.zero()
+    softmaxRowsBackward(dx: t.logits.ptr, dy: t.dprobs.ptr, y: m.probs.ptr, rows: r, cols: e)
+    linearBackward(dx: du, dw: g + o.router, dy: t.logits.ptr, x: u, w: weights.w + o.router,
+                   rows: r, inFeatures: d, outFeatures: e)
+}
+
+/// du[t] += sum over FFN slots of their input gradient rows (+ zero-expert terms), and
+/// dprobs[t, i] = s * dgate for every chosen expert i.
+private func scatterSlots(du: UnsafeMutablePointer<Float>, dGrads: UnsafeMutablePointer<Float>,
+                          dy: UnsafePointer<Float>, u: UnsafePointer<Float>, weights: MoEWeights,
+                          shape s: MoEShape, rows r: Int, plan: RoutingPlan, scratch t: MoEScratch) {
+    let d = s.d, k = s.topK, e = s.experts, routed = s.routed, scaleFactor = s.gateScale
+    let duP = SendablePointer(du), dyP = SendablePointer(UnsafeMutablePointer(mutating: dy))
+    let uP = SendablePointer(UnsafeMutablePointer(mutating: u))
+    let dx = SendablePointer(t.y.ptr), dgateRow = SendablePointer(t.dgateRow.ptr)
+    let dprobs = SendablePointer(t.dprobs.ptr)
+    let kind = s.zeroKind
+    plan.expert.withUnsafeBufferPointer { expertB in
+    plan.gate.withUnsafeBufferPointer { gateB in
+    t.rowOfSlot.withUnsafeBufferPointer { rowB in
+        let expert = SendablePointer(UnsafeMutablePointer(mutating: expertB.baseAddress!))
+        let gate = SendablePointer(UnsafeMutablePointer(mutating: gateB.baseAddress!))
+        let rowOf = SendablePointer(UnsafeMutablePointer(mutating: rowB.baseAddress!))
+        parallelRanges(r, costPerItem: k * d) { tokens in
+            for tok in tokens {
+                let duRow = duP.base + tok * d, dyRow = dyP.base + tok * d, uRow = uP.base + tok * d
+                for j in 0..<k {
+                    let slot = tok * k + j, ex = Int(expert[slot])
+                    var dgate: Float = 0
+                    if ex < routed {
+                        let row = Int(rowOf[slot])
+                        addInPlace(duRow, dx.base + row * d, count: d)
+                        dgate = dgateRow[row]
+                    } else if kind == .identity {
+                        addInPlace(duRow, dyRow, count: d, scale: gate[slot])
+                        dgate = dot(dyRow, uRow, count: d)
+                    } else if kind == .constant {
+                        continue  // handled serially below (shared weight gradients)
+                    }
+                    dprobs[tok * e + ex] = scaleFactor * dgate
+                }
+            }
+        }
+        if kind == .constant {
+            constantExpertsBackward(du: du, dGrads: dGrads, dy: dy, u: u, weights: weights, shape: s,
+                                    rows: r, expert: expert.base, gate: gate.base, dprobs: dprobs.base)
+        }
+    }}}
+}
+
+/// Backward of MoE++ constant experts, serial because their weight gradients are shared.
+private func constantExpertsBackward(du: UnsafeMutablePointer<Float>, dGrads g: UnsafeMutablePointer<Float>,
+                                     dy: UnsafePointer<Float>, u: UnsafePointer<Float>, weights: MoEWeights,
+                                     shape s: MoEShape, rows r: Int, expert: UnsafeMutablePointer<Int32>,
+                                     gate: UnsafeMutablePointer<Float>, dprobs: UnsafeMutablePointer<Float>) {
+    let d = s.d, k = s.topK, o = weights.o
+    var a = [Float](repeating: 0, count: 2)
+    for tok in 0..<r {
+        let dyRow = dy + tok * d, uRow = u + tok * d
+        for j in 0..<k {
+            let slot = tok * k + j, ex = Int(expert[slot])
+            if ex < s.routed { continue }
+            let z = ex - s.routed, gv = gate[slot]
+            let wc = weights.w + o.constantMix + z * 2 * d, v = weights.w + o.constantValue + z * d
+            constantMix(&a, u: uRow, mixWeights: wc, d: d)
+            let du0 = dot(dyRow, uRow, count: d), dv0 = dot(dyRow, v, count: d)
+            // out = a1 u + a2 v; dgate = <dy, out>; da_i = g <dy, (u | v)>; softmax backward.
+            dprobs[tok * s.experts + ex] = s.gateScale * (a[0] * du0 + a[1] * dv0)
+            let da0 = gv * du0, da1 = gv * dv0
+            let mean = a[0] * da0 + a[1] * da1
+            let dl0 = a[0] * (da0 - mean), dl1 = a[1] * (da1 - mean)
+            addInPlace(du + tok * d, dyRow, count: d, scale: gv * a[0])
+            addInPlace(du + tok * d, wc, count: d, scale: dl0)
+            addInPlace(du + tok * d, wc + d, count: d, scale: dl1)
+            addInPlace(g + o.constantMix + z * 2 * d, uRow, count: d, scale: dl0)
+            addInPlace(g + o.constantMix + z * 2 * d + d, uRow, count: d, scale: dl1)
+            addInPlace(g + o.constantValue + z * d, dyRow, count: d, scale: gv * a[1])
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Dispatch
+
+/// Where a training step spends its time, by module and direction; used by `longcat-lab bench`.
+/// Off by default: a disabled timer costs one branch.
+public enum ProfileKey: Int, CaseIterable, Sendable {
+    case embedding, mlaProjections, attention, denseFFN, router, experts, moeCombine, norms, lmHeadAndLoss, mtp, other
+
+    public var label: String {
+        switch self {
+        case .embedding: "embedding"
+        case .mlaProjections: "MLA projections + norms + RoPE"
+        case .attention: "attention (scores, softmax, values)"
+        case .denseFFN: "dense SwiGLU FFNs"
+        case .router: "router (logits, softmax, top-k)"
+        case .experts: "routed experts (gather + GEMMs)"
+        case .moeCombine: "MoE combine / scatter"
+        case .norms: "layer RMSNorms + residuals"
+        case .lmHeadAndLoss: "final norm + LM head + loss"
+        case .mtp: "MTP head"
+        case .other: "other"
+        }
+    }
+}
+
+public enum Profiler {
+    nonisolated(unsafe) public static var enabled = false
+    /// Nanoseconds per key, [forward, backward].
+    nonisolated(unsafe) public static var nanoseconds = [[UInt64]](repeating: [0, 0], count: ProfileKey.allCases.count)
+
+    /// Nanoseconds of whole forward and backward passes.
+    nonisolated(unsafe) public static var phaseNanoseconds: [UInt64] = [0, 0]
+
+    public static func reset() {
+        nanoseconds = [[UInt64]](repeating: [0, 0], count: ProfileKey.allCases.count)
+        phaseNanoseconds = [0, 0]
+    }
+
+    @inline(__always)
+    static func time<T>(_ key: ProfileKey, backward: Bool = false, _ body: () -> T) -> T {
+        guard enabled else { return body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = body()
+        nanoseconds[key.rawValue][backward ? 1 : 0] += DispatchTime.now().uptimeNanoseconds - start
+        return result
+    }
+}

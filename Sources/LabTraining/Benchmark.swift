@@ -1,0 +1,94 @@
+import Foundation
+import LabConfig
+import LabData
+import LabKernels
+import LabModel
+import LabRouting
+
+/// What `longcat-lab bench` measures.
+public struct BenchmarkResult: Sendable {
+    public var steps = 0
+    public var tokensPerStep = 0
+    public var stepMs: [Double] = []
+    public var forwardMs = 0.0, backwardMs = 0.0, optimizerMs = 0.0, controllerMs = 0.0, recordMs = 0.0
+    /// Per module: label, forward ms per step, backward ms per step.
+    public var modules: [(String, Double, Double)] = []
+    public var flopsPerToken = 0.0
+    public var meanFfnExperts = 0.0
+    public var peakMemoryMiB = 0.0
+    public var medianStepMs: Double { let s = stepMs.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
+    public var tokensPerSecond: Double { medianStepMs > 0 ? Double(tokensPerStep) / (medianStepMs / 1000) : 0 }
+    public var achievedGFlops: Double { flopsPerToken * tokensPerSecond / 1e9 }
+}
+
+/// Peak resident memory of this process so far, in MiB.
+public func peakResidentMiB() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / 1024   // KiB on Linux
+}
+
+/// Trains `config` for `warmup` + `steps` steps (records into `recordTo` when given, so the
+/// cost of recording is measured too) and times every phase of the measured steps.
+public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo databasePath: String?) throws -> BenchmarkResult {
+    var cfg = config
+    cfg.train.steps = warmup + steps
+    cfg.train.evalInterval = 0
+    cfg.train.checkpointInterval = 0
+    var options = TrainOptions(name: "bench-\(ProcessInfo.processInfo.processIdentifier)-\(Int(Date().timeIntervalSince1970))")
+    options.verbose = false
+    options.record = databasePath != nil
+    if let databasePath { options.databasePath = databasePath }
+    options.resultsDirectory = NSTemporaryDirectory() + "longcat-bench-\(ProcessInfo.processInfo.processIdentifier)"
+    defer { try? FileManager.default.removeItem(atPath: options.resultsDirectory) }
+    let trainer = try Trainer(config: cfg, options: options)
+    let recorder = options.record ? try Recorder(options: options, config: cfg, model: trainer.model) : nil
+    try recorder?.begin()
+    let sampler = BatchSampler(corpus: trainer.corpus, split: .train, batch: cfg.train.batchSize, seqLen: cfg.train.seqLen, seed: cfg.train.seed)
+    var result = BenchmarkResult()
+    result.steps = steps
+    result.tokensPerStep = cfg.train.batchSize * cfg.train.seqLen
+    var ffnSum = 0.0
+    func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
+    for step in 0..<(warmup + steps) {
+        let measured = step >= warmup
+        if step == warmup { Profiler.reset() }
+        Profiler.enabled = measured
+        let t0 = now()
+        trainer.fillBatch(sampler, step: step)
+        let losses = trainer.trainStep()
+        let t1 = now()
+        let norm = clipGradients(trainer.model.grads.ptr, count: trainer.model.layout.count, maxNorm: Float(cfg.train.gradClip))
+        let lr = trainer.schedule.rate(atStep: step)
+        trainer.optimizer.update(params: trainer.model.params.ptr, grads: UnsafePointer(trainer.model.grads.ptr), learningRate: lr)
+        let t2 = now()
+        let updated = trainer.updateControllers(step: step)
+        let t3 = now()
+        try recorder?.record(step: step, losses: losses, lr: Double(lr), gradNorm: Double(norm), stepMs: t3 - t0,
+                             tokensPerStep: result.tokensPerStep, evalLoss: nil, controllers: trainer.controllers,
+                             controllerUpdated: updated)
+        let t4 = now()
+        guard measured else { continue }
+        result.stepMs.append(t4 - t0)
+        result.optimizerMs += t2 - t1
+        result.controllerMs += t3 - t2
+        result.recordMs += t4 - t3
+        for l in 0..<cfg.model.numLayers {
+            let plan = trainer.model.saved[l].moe.plan
+            ffnSum += Double(plan.offsets[plan.routedExperts]) / Double(result.tokensPerStep)
+        }
+    }
+    Profiler.enabled = false
+    try recorder?.finish(status: .finished, message: nil)
+    let n = Double(steps)
+    result.optimizerMs /= n; result.controllerMs /= n; result.recordMs /= n
+    result.forwardMs = Double(Profiler.phaseNanoseconds[0]) / 1e6 / n
+    result.backwardMs = Double(Profiler.phaseNanoseconds[1]) / 1e6 / n
+    result.modules = ProfileKey.allCases.map { k in
+        (k.label, Double(Profiler.nanoseconds[k.rawValue][0]) / 1e6 / n, Double(Profiler.nanoseconds[k.rawValue][1]) / 1e6 / n)
+    }
+    result.meanFfnExperts = ffnSum / (n * Double(cfg.model.numLayers))
+    result.flopsPerToken = trainingFlopsPerToken(cfg.model, meanFfnExperts: result.meanFfnExperts, seqLen: cfg.train.seqLen)
+    result.peakMemoryMiB = peakResidentMiB()
+    return result
+}

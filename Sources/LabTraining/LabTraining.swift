@@ -1,1 +1,0 @@
-// LabTraining: see docs/ARCHITECTURE.md.

@@ -1,0 +1,157 @@
+import Foundation
+import LabConfig
+import LabData
+import LabKernels
+import LabModel
+import LabRecords
+import LabRouting
+
+extension Trainer {
+    /// Runs (or resumes) the training; returns its summary. Throws with a clear message on a
+    /// non-finite loss (naming the step), an unwritable results folder or a full disk; the run
+    /// is then marked failed in the database and earlier records stay intact.
+    public func run() throws -> TrainSummary {
+        let t = config.train
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        let recorder = options.record ? try Recorder(options: options, config: config, model: model) : nil
+        var startStep = 0
+        if options.resume {
+            guard let step = Checkpoint.latestStep(runDirectory: runDirectory) else {
+                throw TrainingError("run '\(options.name)' has no checkpoint in \(runDirectory)/checkpoints to resume from")
+            }
+            try Checkpoint.load(runDirectory: runDirectory, step: step, model: model, optimizer: optimizer,
+                                controllers: &controllers)
+            startStep = step
+            try recorder?.resume(fromStep: step)
+        } else {
+            try recorder?.begin()
+        }
+        try writeAtomically(config.resolvedTOML(), to: runDirectory + "/config.toml")
+        interrupt.install()
+        var summary = TrainSummary()
+        summary.runName = options.name
+        summary.databasePath = options.databasePath
+        summary.runDirectory = runDirectory
+        let sampler = BatchSampler(corpus: corpus, split: .train, batch: t.batchSize, seqLen: t.seqLen, seed: t.seed)
+        let tokensPerStep = t.batchSize * t.seqLen
+        let progress = Progress(totalSteps: t.steps, startStep: startStep, tokensPerStep: tokensPerStep,
+                                verbose: options.verbose)
+        let wallStart = Date()
+        var lastStep = startStep
+        do {
+            for step in startStep..<t.steps {
+                let began = DispatchTime.now().uptimeNanoseconds
+                fillBatch(sampler, step: step)
+                let losses = trainStep()
+                guard losses.total.isFinite else {
+                    throw TrainingError("loss became \(losses.total) at step \(step) (lm \(losses.lm), balance \(losses.balance), z \(losses.z)); try a lower train.learning_rate or a gradient clip")
+                }
+                let gradNorm = clipGradients(model.grads.ptr, count: model.layout.count, maxNorm: Float(t.gradClip))
+                let lr = schedule.rate(atStep: step)
+                optimizer.update(params: model.params.ptr, grads: UnsafePointer(model.grads.ptr), learningRate: lr)
+                let controllerUpdated = updateControllers(step: step)
+                let stepMs = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e6
+                var evalLoss: Double? = nil
+                if (t.evalInterval > 0 && (step + 1) % t.evalInterval == 0) || step + 1 == t.steps {
+                    evalLoss = evaluate()
+                    summary.finalEvalLoss = evalLoss
+                }
+                try recorder?.record(step: step, losses: losses, lr: Double(lr), gradNorm: Double(gradNorm),
+                                     stepMs: stepMs, tokensPerStep: tokensPerStep, evalLoss: evalLoss,
+                                     controllers: controllers, controllerUpdated: controllerUpdated)
+                summary.losses.append(losses.total)
+                summary.finalLoss = losses.lm
+                lastStep = step + 1
+                progress.report(step: step, losses: losses, lr: lr, stepMs: stepMs, evalLoss: evalLoss)
+                let stopping = interrupt.isRaised
+                if stopping || (t.checkpointInterval > 0 && lastStep % t.checkpointInterval == 0) || lastStep == t.steps {
+                    try Checkpoint.save(runDirectory: runDirectory, step: lastStep, model: model, optimizer: optimizer,
+                                        controllers: controllers, configHash: config.configHash)
+                    try recorder?.checkpoint(step: lastStep, path: Checkpoint.directory(runDirectory: runDirectory, step: lastStep))
+                }
+                if stopping { summary.interrupted = true; break }
+            }
+        } catch {
+            try? recorder?.finish(status: .failed, message: "\(error)")
+            throw error
+        }
+        summary.steps = lastStep
+        summary.wallSeconds = Date().timeIntervalSince(wallStart)
+        summary.tokensPerSecond = progress.medianTokensPerSecond
+        try recorder?.finish(status: summary.interrupted ? .interrupted : .finished, message: nil)
+        return summary
+    }
+
+    /// One forward/backward pass on the current batch.
+    func trainStep() -> Losses {
+        tokens.withUnsafeBufferPointer { tk in
+            targets.withUnsafeBufferPointer { tg in
+                mtpTargets.withUnsafeBufferPointer { mt in
+                    model.pass(tokens: tk.baseAddress!, targets: tg.baseAddress!, mtpTargets: mt.baseAddress!,
+                               batch: config.train.batchSize, train: true)
+                }
+            }
+        }
+    }
+
+    func fillBatch(_ sampler: BatchSampler, step: Int) {
+        tokens.withUnsafeMutableBufferPointer { tk in
+            targets.withUnsafeMutableBufferPointer { tg in
+                labels.withUnsafeMutableBufferPointer { lb in
+                    sampler.batch(atStep: step, into: tk.baseAddress!, targets: tg.baseAddress!, labels: lb.baseAddress!)
+                }
+            }
+        }
+        fillMTPTargets()
+    }
+
+    /// Token t+2 of each window (the target of position t+1), ignored past the window's end.
+    func fillMTPTargets() {
+        let t = config.train.seqLen
+        for b in 0..<config.train.batchSize {
+            for i in 0..<t {
+                mtpTargets[b * t + i] = i + 1 < t ? targets[b * t + i + 1] : -1
+            }
+        }
+    }
+
+    /// Feeds this step's routing to each layer's controller and copies the new biases into the model.
+    func updateControllers(step: Int) -> Bool {
+        var updated = false
+        for l in controllers.indices {
+            controllers[l].observe(plan: model.saved[l].moe.plan)
+            if controllers[l].step(step) { updated = true }
+            controllers[l].bias.withUnsafeBufferPointer { b in
+                model.bias[l].ptr.update(from: b.baseAddress!, count: b.count)
+            }
+        }
+        return updated
+    }
+
+    /// Mean validation loss over `train.eval_batches` fixed batches (forward only).
+    public func evaluate() -> Double {
+        let t = config.train
+        let sampler = BatchSampler(corpus: corpus, split: .validation, batch: t.batchSize, seqLen: t.seqLen, seed: t.seed)
+        var sum = 0.0
+        for i in 0..<t.evalBatches {
+            tokens.withUnsafeMutableBufferPointer { tk in
+                targets.withUnsafeMutableBufferPointer { tg in
+                    labels.withUnsafeMutableBufferPointer { lb in
+                        sampler.evaluationBatch(index: i, into: tk.baseAddress!, targets: tg.baseAddress!, labels: lb.baseAddress!)
+                    }
+                }
+            }
+            fillMTPTargets()
+            let losses = tokens.withUnsafeBufferPointer { tk in
+                targets.withUnsafeBufferPointer { tg in
+                    mtpTargets.withUnsafeBufferPointer { mt in
+                        model.pass(tokens: tk.baseAddress!, targets: tg.baseAddress!, mtpTargets: mt.baseAddress!,
+                                   batch: t.batchSize, train: false)
+                    }
+                }
+            }
+            sum += losses.lm
+        }
+        return sum / Double(max(t.evalBatches, 1))
+    }
+}

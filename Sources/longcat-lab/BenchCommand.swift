@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import LabConfig
+import LabKernels
+import LabTraining
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure training throughput on the bench-tiny preset (or any config) and show where the time goes.",
+        discussion: """
+        Trains a few steps after a warm-up and prints tokens/s (median step), the split of a
+        step into forward, backward, optimizer, controller and recording, each module's share,
+        the achieved GFLOP/s against this machine's measured sgemm rate, and peak memory.
+        """)
+
+    @Option(help: "Config to benchmark.")
+    var config = "experiments/bench-tiny.toml"
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a config key (repeatable).", valueName: "key=value"))
+    var overrides: [String] = []
+
+    @Option(help: "Warm-up steps (not measured).")
+    var warmup = 3
+
+    @Option(help: "Measured steps.")
+    var steps = 10
+
+    @Option(help: "Worker threads (0 = all cores).")
+    var threads = 0
+
+    @Flag(help: "Do not record into a temporary database (by default the bench records, to measure that cost).")
+    var noRecord = false
+
+    func run() throws {
+        var cfg = try LabConfig.load(path: config, overrides: overrides)
+        cfg.train.threads = threads
+        LabThreads.set(threads)
+        print("kernel \(blasKernelName), \(LabThreads.count) threads; measuring sgemm...")
+        let sgemm = measureSgemmGFlops(size: 1024, repeats: 5)
+        let dbPath = NSTemporaryDirectory() + "longcat-bench-\(getpid()).sqlite"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dbPath + s) } }
+        let r = try runBenchmark(config: cfg, warmup: warmup, steps: steps, recordTo: noRecord ? nil : dbPath)
+        let m = cfg.model
+        print("""
+        config     \(config): d \(m.hiddenSize), \(m.numLayers) layers, N \(m.nRoutedExperts) + Z \(m.zeroExpertNum), top-\(m.moeTopk), batch \(cfg.train.batchSize)x\(cfg.train.seqLen)
+        throughput \(String(format: "%.0f", r.tokensPerSecond)) tokens/s (median of \(r.steps) steps, \(String(format: "%.1f", r.medianStepMs)) ms/step)
+        compute    \(String(format: "%.2f", r.flopsPerToken / 1e6)) MFLOP/token at \(String(format: "%.2f", r.meanFfnExperts)) FFN experts/token/layer -> \(String(format: "%.1f", r.achievedGFlops)) GFLOP/s (sgemm 1024^3 here: \(String(format: "%.1f", sgemm)) GFLOP/s, \(String(format: "%.0f", 100 * r.achievedGFlops / sgemm))%)
+        memory     peak resident \(String(format: "%.0f", r.peakMemoryMiB)) MiB
+        """)
+        let total = r.medianStepMs
+        func row(_ label: String, _ ms: Double) -> String {
+            "  " + pad(label, 40) + String(format: " %8.2f ms  %5.1f%%", ms, 100 * ms / max(total, 1e-9))
+        }
+        print("step split (mean per step)")
+        print(row("forward", r.forwardMs))
+        print(row("backward", r.backwardMs))
+        print(row("gradient clip + AdamW", r.optimizerMs))
+        print(row("bias controllers", r.controllerMs))
+        print(row(noRecord ? "recording (off)" : "recording (SQLite)", r.recordMs))
+        print("by module (forward / backward ms per step)")
+        for (label, f, b) in r.modules where f + b > 0.005 {
+            print("  " + pad(label, 40) + String(format: " %8.2f / %8.2f ms  %5.1f%%", f, b, 100 * (f + b) / max(total, 1e-9)))
+        }
+    }
+}
+
+/// Left-aligns `s` in a field of `width` characters.
+func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+}
