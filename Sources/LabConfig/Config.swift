@@ -1,6 +1,8 @@
 /// The lab's configuration: one struct per TOML table, field names as in the reference
 /// checkpoint's `config.json` (snake_case in TOML, camelCase here). Defaults are the lab's
 /// small quickstart-sized model; presets in `experiments/` hold only what differs.
+/// The TOML key of every field is listed in `ConfigKeys.swift`; `LabConfig.load` reads files,
+/// `validate` states the allowed ranges.
 ///
 /// Dimension letters used in comments: D model width, H heads, N routed experts,
 /// Z zero experts, K top-k slots, F expert hidden, V vocabulary.
