@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "LabRouting", dependencies: ["LabConfig"], swiftSettings: fast),
         .target(name: "LabConfig"),
         .target(name: "LabModel", dependencies: ["LabKernels", "LabRouting", "LabConfig"], swiftSettings: fast),
-        .target(name: "LabData", dependencies: ["LabConfig"], swiftSettings: fast),
+        .target(name: "LabData", dependencies: ["LabConfig"], resources: [.copy("Resources/tinyshakespeare.txt")], swiftSettings: fast),
         .target(name: "LabRecords", dependencies: ["CSQLite"]),
         .target(name: "LabSafetensors"),
         .target(name: "LabTraining",

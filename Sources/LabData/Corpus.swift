@@ -1,0 +1,167 @@
+import Foundation
+import LabConfig
+
+/// The part of a corpus a batch comes from: the first `1 - validation_fraction` of the bytes
+/// train, the last `validation_fraction` validate.
+public enum Split: String, Sendable, CaseIterable {
+    case train, validation
+}
+
+/// A byte-level corpus (a token is a byte, vocabulary 256) split into train and validation.
+///
+/// The spans are views into storage the corpus owns: a memory mapping for text files (so a
+/// corpus larger than memory works) or one allocation for synthetic data. Immutable after
+/// `init`, hence safe to share between threads.
+public final class Corpus: @unchecked Sendable {
+    /// "tinyshakespeare", "text:<file name>" or "synthetic:<generator>".
+    public let name: String
+    /// Every token, train then validation.
+    public let tokens: UnsafeBufferPointer<UInt8>
+    /// The first `trainCount` tokens.
+    public let train: UnsafeBufferPointer<UInt8>
+    /// The remaining tokens.
+    public let validation: UnsafeBufferPointer<UInt8>
+    /// Stored per-token label ids, same length as `tokens` (synthetic corpora). Nil for text,
+    /// whose labels are token classes computed from each byte and the one before it.
+    public let labels: UnsafeBufferPointer<UInt8>?
+    /// Names of the label ids: the generator's labels, or `TokenClass.labelNames` for text.
+    public let labelNames: [String]
+    /// The generator of a synthetic corpus (for `analyticEntropy(label:)`), nil for text.
+    public let generator: (any SyntheticGenerator)?
+    /// Keeps the mapping or allocations behind the spans alive.
+    private let owners: [AnyObject]
+
+    /// Splits `tokens` (owned by `owners`) at the first `1 - validationFraction`.
+    init(name: String, tokens: UnsafeBufferPointer<UInt8>, labels: UnsafeBufferPointer<UInt8>?,
+         labelNames: [String], generator: (any SyntheticGenerator)?, validationFraction: Double,
+         owners: [AnyObject]) throws {
+        try Corpus.checkFraction(validationFraction)
+        let trainCount = Corpus.trainCount(total: tokens.count, validationFraction: validationFraction)
+        self.name = name
+        self.tokens = tokens
+        self.train = UnsafeBufferPointer(rebasing: tokens[0..<trainCount])
+        self.validation = UnsafeBufferPointer(rebasing: tokens[trainCount...])
+        self.labels = labels
+        self.labelNames = labelNames
+        self.generator = generator
+        self.owners = owners
+    }
+
+    /// A corpus over in-memory bytes, e.g. for tests or a custom generator. `labels`, when
+    /// given, has one id per token, each below `labelNames.count`; without labels the corpus
+    /// reports token classes like a text corpus.
+    public convenience init(name: String, tokens: [UInt8], labels: [UInt8]? = nil, labelNames: [String] = [],
+                            generator: (any SyntheticGenerator)? = nil, validationFraction: Double) throws {
+        let tokenStore = OwnedBytes(tokens)
+        var owners: [AnyObject] = [tokenStore]
+        var labelView: UnsafeBufferPointer<UInt8>? = nil
+        if let labels {
+            precondition(labels.count == tokens.count, "one label per token")
+            precondition(labels.allSatisfy { Int($0) < labelNames.count }, "label id without a name")
+            let labelStore = OwnedBytes(labels)
+            owners.append(labelStore)
+            labelView = labelStore.bytes
+        }
+        try self.init(name: name, tokens: tokenStore.bytes, labels: labelView,
+                      labelNames: labels == nil ? TokenClass.labelNames : labelNames,
+                      generator: generator, validationFraction: validationFraction, owners: owners)
+    }
+
+    /// Tokens before the split point: `floor(n * (1 - f))`, as in nanoGPT's `int(n * 0.9)`.
+    public static func trainCount(total n: Int, validationFraction f: Double) -> Int {
+        min(n, max(0, Int((Double(n) * (1 - f)).rounded(.down))))
+    }
+
+    /// The span of one split.
+    public func tokens(_ split: Split) -> UnsafeBufferPointer<UInt8> {
+        split == .train ? train : validation
+    }
+
+    /// Corpus-wide index range of one split.
+    public func range(_ split: Split) -> Range<Int> {
+        split == .train ? 0..<train.count : train.count..<tokens.count
+    }
+
+    /// Label id of the token at corpus-wide `index`: stored, or the token class.
+    @inlinable
+    public func label(at index: Int) -> UInt8 {
+        if let labels { return labels[index] }
+        return tokenClass(previous: index > 0 ? tokens[index - 1] : nil, current: tokens[index]).labelID
+    }
+
+    /// The achievable loss (nats per token) of tokens with this label, where the generator
+    /// knows it; nil for text corpora and for labels without a closed form.
+    public func analyticEntropy(label: Int) -> Double? {
+        generator?.analyticEntropy(label: label)
+    }
+
+    /// Throws unless each split holds enough bytes: `batch` windows of `seqLen + 1` bytes in
+    /// train (so a batch can hold distinct windows) and one window in validation.
+    public func check(batch: Int, seqLen: Int) throws {
+        guard batch >= 1 else {
+            throw DataError.invalidValue(key: "train.batch_size", value: "\(batch)", allowed: "at least 1")
+        }
+        guard seqLen >= 1 else {
+            throw DataError.invalidValue(key: "train.seq_len", value: "\(seqLen)", allowed: "at least 1")
+        }
+        let needs: [(Split, Int)] = [(.train, batch * (seqLen + 1)), (.validation, seqLen + 1)]
+        for (split, needed) in needs where tokens(split).count < needed {
+            throw DataError.corpusTooSmall(corpus: name, split: split.rawValue, bytes: tokens(split).count,
+                                           needed: needed, batchSize: batch, seqLen: seqLen)
+        }
+    }
+
+    static func checkFraction(_ f: Double) throws {
+        guard f > 0, f < 1 else {
+            throw DataError.invalidValue(key: "data.validation_fraction", value: "\(f)",
+                                         allowed: "strictly between 0 and 1 (0.1 holds out the last 10%)")
+        }
+    }
+}
+
+extension Corpus {
+    /// The corpus kinds `data.corpus` accepts.
+    public static let kinds = ["tinyshakespeare", "text", "synthetic"]
+
+    /// Loads the corpus `[data]` describes. `seed` seeds synthetic generators (the training
+    /// seed, so a run's corpus is fixed by its config).
+    public static func load(_ data: DataConfig, seed: Int) throws -> Corpus {
+        try checkFraction(data.validationFraction)
+        switch data.corpus {
+        case "tinyshakespeare":
+            guard let url = Bundle.module.url(forResource: "tinyshakespeare", withExtension: "txt") else {
+                throw DataError.missingResource("tinyshakespeare.txt")
+            }
+            return try text(path: url.path, name: "tinyshakespeare", validationFraction: data.validationFraction)
+        case "text":
+            guard !data.path.isEmpty else { throw DataError.missingPath }
+            let path = NSString(string: data.path).expandingTildeInPath
+            let file = URL(fileURLWithPath: path).lastPathComponent
+            return try text(path: path, name: "text:" + file, validationFraction: data.validationFraction)
+        case "synthetic":
+            let generator = try SyntheticCorpora.generator(named: data.synthetic)
+            guard data.syntheticBytes >= 2 else {
+                throw DataError.invalidValue(key: "data.synthetic_bytes", value: "\(data.syntheticBytes)",
+                                             allowed: "at least 2 (enough for the batches of train.batch_size x train.seq_len)")
+            }
+            let (tokens, labels) = generator.generate(bytes: data.syntheticBytes,
+                                                      seed: UInt64(bitPattern: Int64(seed)))
+            return try Corpus(name: "synthetic:" + data.synthetic, tokens: tokens, labels: labels,
+                              labelNames: generator.labelNames, generator: generator,
+                              validationFraction: data.validationFraction)
+        default:
+            throw DataError.unknownCorpus(data.corpus, known: kinds)
+        }
+    }
+
+    /// Maps a UTF-8 file and checks it is well formed; throws naming the path (and the byte
+    /// offset of the first ill-formed sequence).
+    public static func text(path: String, name: String, validationFraction: Double) throws -> Corpus {
+        let file = try MappedFile(path: path)
+        if let offset = firstInvalidUTF8Offset(file.bytes) {
+            throw DataError.notUTF8(path: path, offset: offset, line: lineNumber(of: offset, in: file.bytes))
+        }
+        return try Corpus(name: name, tokens: file.bytes, labels: nil, labelNames: TokenClass.labelNames,
+                          generator: nil, validationFraction: validationFraction, owners: [file])
+    }
+}

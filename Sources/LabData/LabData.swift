@@ -1,1 +1,0 @@
-// LabData: see docs/ARCHITECTURE.md.

@@ -1,0 +1,62 @@
+/// A seeded source of synthetic byte corpora whose tokens carry difficulty labels.
+///
+/// Researchers compare, per label, the loss a model reaches and the compute its router spends
+/// (e.g. FFN experts versus zero experts per token). Each generator documents what the ideal
+/// allocation of compute would be, and gives the achievable loss of a label where it has a
+/// closed form.
+public protocol SyntheticGenerator: Sendable {
+    /// The name `data.synthetic` selects it by.
+    var name: String { get }
+    /// Names of the label ids, in id order.
+    var labelNames: [String] { get }
+    /// Exactly `bytes` tokens and one label id per token; the same seed gives the same output.
+    func generate(bytes: Int, seed: UInt64) -> (tokens: [UInt8], labels: [UInt8])
+    /// Nats per token an ideal model reaches on tokens with this label (given enough context),
+    /// nil where there is no closed form.
+    func analyticEntropy(label: Int) -> Double?
+}
+
+/// The registry of generators by name.
+public enum SyntheticCorpora {
+    /// Every name `data.synthetic` accepts.
+    public static let names = ["copy", "mixture", "arithmetic", "structured", "suite"]
+
+    /// The generator with default settings for `name`.
+    public static func generator(named name: String) throws -> any SyntheticGenerator {
+        switch name {
+        case "copy": return CopyGenerator()
+        case "mixture": return MixtureGenerator()
+        case "arithmetic": return ArithmeticGenerator()
+        case "structured": return StructuredGenerator()
+        case "suite": return SuiteGenerator()
+        default: throw DataError.unknownGenerator(name, known: names)
+        }
+    }
+}
+
+/// Output under construction: tokens and their labels grow together.
+struct LabelledBytes {
+    var tokens: [UInt8] = []
+    var labels: [UInt8] = []
+
+    init(capacity: Int) {
+        tokens.reserveCapacity(capacity + 64)
+        labels.reserveCapacity(capacity + 64)
+    }
+
+    var count: Int { tokens.count }
+
+    mutating func append(_ byte: UInt8, _ label: UInt8) {
+        tokens.append(byte)
+        labels.append(label)
+    }
+
+    mutating func append(_ text: String, _ label: UInt8) {
+        for byte in text.utf8 { append(byte, label) }
+    }
+
+    /// Cut to exactly `count` tokens (the last unit of a generator may be incomplete).
+    func truncated(to count: Int) -> (tokens: [UInt8], labels: [UInt8]) {
+        (Array(tokens.prefix(count)), Array(labels.prefix(count)))
+    }
+}
