@@ -41,11 +41,12 @@ func moeForward(y: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>, weights
         }
     }
     combine(y: y, u: u, weights: weights, shape: s, rows: r, plan: plan, scratch: t)
+    m.balanceLoss = 0
     if s.balanceAlpha > 0 {
-        return deviceBalanceLoss(dProbs: nil, probs: m.probs.ptr, plan: plan, groups: s.balanceGroups,
-                                 targetFfnExperts: s.targetFfnExperts, alpha: s.balanceAlpha)
+        m.balanceLoss = deviceBalanceLoss(dProbs: nil, probs: m.probs.ptr, plan: plan, groups: s.balanceGroups,
+                                          targetFfnExperts: s.targetFfnExperts, alpha: s.balanceAlpha)
     }
-    return 0
+    return m.balanceLoss
 }
 
 /// y[t] += sum_j g_tj * out_tj over the K slots of each token, in slot order (deterministic).

@@ -47,6 +47,8 @@ public final class MoESaved {
     public let probs: FloatBuffer
     /// The routing of this step (chosen experts, gates, expert-sorted slots).
     public var plan = RoutingPlan()
+    /// This step's device-level balance loss (0 when off).
+    public internal(set) var balanceLoss = 0.0
     /// Gate/up pre-activations of every FFN slot, expert-sorted. [R*K, 2F]
     let gu: FloatBuffer
     init(_ s: MoEShape, rows r: Int) {

@@ -60,15 +60,11 @@ public enum Checkpoint {
         try writeModel(model, to: dir + "/model.safetensors", metadata: meta)
         var s = SafetensorsWriter()
         s.metadata = meta
+        for (l, c) in controllers.enumerated() { s.metadata["controller.\(l)"] = try ControllerSnapshot(c).json() }
         let state = optimizer.exportState()
         s.add(name: "optimizer.exp_avg", shape: [state.m.count], floats: state.m)
         s.add(name: "optimizer.exp_avg_sq", shape: [state.v.count], floats: state.v)
         s.add(name: "optimizer.step", shape: [1], floats: [Float(state.step)])
-        for (l, c) in controllers.enumerated() {
-            for (key, values) in c.stateTensors() {
-                s.add(name: "controller.\(l).\(key)", shape: [values.count], floats: values)
-            }
-        }
         try s.write(to: dir + "/state.safetensors")
         try writeAtomically(String(format: "step-%06d\n", step), to: runDirectory + "/checkpoints/latest")
     }
@@ -91,11 +87,10 @@ public enum Checkpoint {
         let t = try s.floats("optimizer.step")
         try optimizer.importState(m: m, v: v, step: Int(t.first ?? 0))
         for l in controllers.indices {
-            var tensors: [String: [Float]] = [:]
-            for name in s.names where name.hasPrefix("controller.\(l).") {
-                tensors[String(name.dropFirst("controller.\(l).".count))] = try s.floats(name)
+            guard let json = s.metadata["controller.\(l)"] else {
+                throw CheckpointError("\(dir)/state.safetensors: controller state of layer \(l) is missing")
             }
-            try controllers[l].restoreState(tensors)
+            try ControllerSnapshot.decode(json, path: dir + "/state.safetensors").restore(into: &controllers[l])
         }
     }
 }
@@ -116,5 +111,41 @@ func writeAtomically(_ text: String, to path: String) throws {
     } catch {
         unlink(tmp)
         throw CheckpointError("\(path): could not write (\(error.localizedDescription))")
+    }
+}
+
+/// A bias controller's state as exact bit patterns (JSON in the checkpoint's metadata), so a
+/// resumed run continues bit-identically.
+struct ControllerSnapshot: Codable {
+    var bias: [UInt32]
+    var integral: [UInt64]
+    var previousError: [UInt64]?
+    var pendingLoads: [Int]
+    var pendingTokens: Int
+    var lastUpdateStep: Int?
+
+    init(_ c: BiasController) {
+        bias = c.bias.map(\.bitPattern)
+        integral = c.state.integral.map(\.bitPattern)
+        previousError = c.state.previousError?.map(\.bitPattern)
+        pendingLoads = c.state.pendingLoads
+        pendingTokens = c.state.pendingTokens
+        lastUpdateStep = c.state.lastUpdateStep
+    }
+
+    func json() throws -> String { String(decoding: try JSONEncoder().encode(self), as: UTF8.self) }
+
+    static func decode(_ json: String, path: String) throws -> ControllerSnapshot {
+        do { return try JSONDecoder().decode(ControllerSnapshot.self, from: Data(json.utf8)) } catch {
+            throw CheckpointError("\(path): unreadable controller state (\(error))")
+        }
+    }
+
+    func restore(into c: inout BiasController) throws {
+        let state = BiasController.State(integral: integral.map(Double.init(bitPattern:)),
+                                         previousError: previousError?.map(Double.init(bitPattern:)),
+                                         pendingLoads: pendingLoads, pendingTokens: pendingTokens,
+                                         lastUpdateStep: lastUpdateStep)
+        try c.restore(state, bias: bias.map(Float.init(bitPattern:)))
     }
 }

@@ -68,7 +68,7 @@ public final class Trainer {
         optimizer = AdamW(parameterCount: model.layout.count, config: t, decayMask: model.layout.decayRanges)
         schedule = LearningRateSchedule(t)
         controllers = try (0..<m.numLayers).map { _ in
-            try BiasController(config.controller, routedExperts: m.nRoutedExperts, zeroExperts: m.zeroExpertNum,
+            try BiasController(config: config.controller, routedExperts: m.nRoutedExperts, zeroExperts: m.zeroExpertNum,
                                topK: m.moeTopk, totalSteps: t.steps)
         }
         let r = t.batchSize * t.seqLen
