@@ -1,1 +1,0 @@
-// LabSafetensors: see docs/ARCHITECTURE.md.
