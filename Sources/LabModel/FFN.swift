@@ -8,14 +8,14 @@ import LabKernels
 /// What a dense FFN's forward saves: the gate/up pre-activations.
 final class FFNSaved {
     let gu: FloatBuffer  // [R, 2F]
-    init(rows: Int, hidden: Int) { gu = FloatBuffer(rows * 2 * hidden) }
+    init(rows: Int, hidden: Int) { gu = FloatBuffer(count: rows * 2 * hidden) }
 }
 
 /// Scratch shared by every dense FFN (forward and backward).
 final class FFNScratch {
     let h, dh, dgu: FloatBuffer  // [R, F], [R, F], [R, 2F]
     init(rows: Int, hidden: Int) {
-        h = FloatBuffer(rows * hidden); dh = FloatBuffer(rows * hidden); dgu = FloatBuffer(rows * 2 * hidden)
+        h = FloatBuffer(count: rows * hidden); dh = FloatBuffer(count: rows * hidden); dgu = FloatBuffer(count: rows * 2 * hidden)
     }
 }
 

@@ -21,9 +21,9 @@ public final class LayerSaved {
 
     init(_ c: LabConfig, mla: MLAShape, moe moeShape: MoEShape, batch: Int, seqLen: Int) {
         let r = batch * seqLen, d = c.model.hiddenSize
-        a0 = FloatBuffer(r * d); h1 = FloatBuffer(r * d); u = FloatBuffer(r * d); h2 = FloatBuffer(r * d)
-        a1 = FloatBuffer(r * d); h3 = FloatBuffer(r * d); v = FloatBuffer(r * d)
-        rstdA0 = FloatBuffer(r); rstdU = FloatBuffer(r); rstdA1 = FloatBuffer(r); rstdV = FloatBuffer(r)
+        a0 = FloatBuffer(count: r * d); h1 = FloatBuffer(count: r * d); u = FloatBuffer(count: r * d); h2 = FloatBuffer(count: r * d)
+        a1 = FloatBuffer(count: r * d); h3 = FloatBuffer(count: r * d); v = FloatBuffer(count: r * d)
+        rstdA0 = FloatBuffer(count: r); rstdU = FloatBuffer(count: r); rstdA1 = FloatBuffer(count: r); rstdV = FloatBuffer(count: r)
         attention = [MLASaved(mla, batch: batch, seqLen: seqLen), MLASaved(mla, batch: batch, seqLen: seqLen)]
         ffn = [FFNSaved(rows: r, hidden: c.model.ffnHiddenSize), FFNSaved(rows: r, hidden: c.model.ffnHiddenSize)]
         moe = MoESaved(moeShape, rows: r)
@@ -34,7 +34,7 @@ public final class LayerSaved {
 final class LayerScratch {
     let dres, du, dv, da: FloatBuffer  // [R, D]
     init(rows r: Int, d: Int) {
-        dres = FloatBuffer(r * d); du = FloatBuffer(r * d); dv = FloatBuffer(r * d); da = FloatBuffer(r * d)
+        dres = FloatBuffer(count: r * d); du = FloatBuffer(count: r * d); dv = FloatBuffer(count: r * d); da = FloatBuffer(count: r * d)
     }
 }
 
@@ -111,5 +111,5 @@ func layerBackward(dx: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, 
                 saved: s.attention[0], scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
     rmsNormBackward(dx: dres, dWeight: g + o.inputNorm[0], dOut: t.da.ptr, x: x, rstd: s.rstdA0.ptr,
                     weight: w + o.inputNorm[0], rows: r, dim: d)
-    addInPlace(dx, dres, count: r * d)
+    addInPlace(dx, dres, r * d)
 }

@@ -39,13 +39,13 @@ public final class MLASaved {
     let cqRaw, cqRstd, cq, q, ckvRaw, ckvRstd, ckv, kr, kv, context, lse: FloatBuffer
     init(_ s: MLAShape, batch: Int, seqLen: Int) {
         let r = batch * seqLen
-        cqRaw = FloatBuffer(r * s.qRank); cqRstd = FloatBuffer(r); cq = FloatBuffer(r * s.qRank)
-        q = FloatBuffer(r * s.qWidth)
-        ckvRaw = FloatBuffer(r * s.kvRank); ckvRstd = FloatBuffer(r); ckv = FloatBuffer(r * s.kvRank)
-        kr = FloatBuffer(r * s.rope)
-        kv = FloatBuffer(r * s.kvWidth)
-        context = FloatBuffer(r * s.contextWidth)
-        lse = FloatBuffer(batch * s.heads * seqLen)
+        cqRaw = FloatBuffer(count: r * s.qRank); cqRstd = FloatBuffer(count: r); cq = FloatBuffer(count: r * s.qRank)
+        q = FloatBuffer(count: r * s.qWidth)
+        ckvRaw = FloatBuffer(count: r * s.kvRank); ckvRstd = FloatBuffer(count: r); ckv = FloatBuffer(count: r * s.kvRank)
+        kr = FloatBuffer(count: r * s.rope)
+        kv = FloatBuffer(count: r * s.kvWidth)
+        context = FloatBuffer(count: r * s.contextWidth)
+        lse = FloatBuffer(count: batch * s.heads * seqLen)
     }
 }
 
@@ -53,10 +53,10 @@ public final class MLASaved {
 public final class MLAScratch {
     let dContext, dq, dkv, dkr, dckv, dckvRaw, dcq, dcqRaw: FloatBuffer
     init(_ s: MLAShape, rows r: Int) {
-        dContext = FloatBuffer(r * s.contextWidth)
-        dq = FloatBuffer(r * s.qWidth); dkv = FloatBuffer(r * s.kvWidth); dkr = FloatBuffer(r * s.rope)
-        dckv = FloatBuffer(r * s.kvRank); dckvRaw = FloatBuffer(r * s.kvRank)
-        dcq = FloatBuffer(r * s.qRank); dcqRaw = FloatBuffer(r * s.qRank)
+        dContext = FloatBuffer(count: r * s.contextWidth)
+        dq = FloatBuffer(count: r * s.qWidth); dkv = FloatBuffer(count: r * s.kvWidth); dkr = FloatBuffer(count: r * s.rope)
+        dckv = FloatBuffer(count: r * s.kvRank); dckvRaw = FloatBuffer(count: r * s.kvRank)
+        dcq = FloatBuffer(count: r * s.qRank); dcqRaw = FloatBuffer(count: r * s.qRank)
     }
 }
 

@@ -70,14 +70,14 @@ private func combine(y: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>, we
                 for j in 0..<k {
                     let slot = tok * k + j, ex = Int(expert[slot]), g = gate[slot]
                     if ex < routed {
-                        addInPlace(yRow, out.base + Int(rowOf[slot]) * d, count: d, scale: g)
+                        addInPlaceSerial(yRow, out.base + Int(rowOf[slot]) * d, d, scale: g)
                     } else if kind == .identity {
-                        addInPlace(yRow, uRow, count: d, scale: g)
+                        addInPlaceSerial(yRow, uRow, d, scale: g)
                     } else if kind == .constant {
                         let z = ex - routed
                         constantMix(&mix, u: uRow, mixWeights: w.base + o.constantMix + z * 2 * d, d: d)
-                        addInPlace(yRow, uRow, count: d, scale: g * mix[0])
-                        addInPlace(yRow, w.base + o.constantValue + z * d, count: d, scale: g * mix[1])
+                        addInPlaceSerial(yRow, uRow, d, scale: g * mix[0])
+                        addInPlaceSerial(yRow, w.base + o.constantValue + z * d, d, scale: g * mix[1])
                     }
                 }
             }
@@ -87,7 +87,7 @@ private func combine(y: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>, we
 
 /// [a1, a2] = softmax(W_c u) for one MoE++ constant expert; W_c [2, D].
 private func constantMix(_ a: inout [Float], u: UnsafePointer<Float>, mixWeights wc: UnsafePointer<Float>, d: Int) {
-    let l0 = dot(wc, u, count: d), l1 = dot(wc + d, u, count: d)
+    let l0 = dot(wc, u, d), l1 = dot(wc + d, u, d)
     let mx = max(l0, l1)
     let e0 = expf(l0 - mx), e1 = expf(l1 - mx)
     a[0] = e0 / (e0 + e1); a[1] = e1 / (e0 + e1)
@@ -131,9 +131,9 @@ func moeBackward(du: UnsafeMutablePointer<Float>, dWeights g: UnsafeMutablePoint
                        b: weights.down(ex, s), ldb: f, beta: 0, c: dh, ldc: f)
             for row in 0..<n {
                 let gv = gate[Int(sorted[lo + row])]
-                dgateRow[lo + row] = dot(dh + row * f, hE + row * f, count: f)
-                scale(dh + row * f, count: f, by: gv)
-                scale(hE + row * f, count: f, by: gv)
+                dgateRow[lo + row] = dot(dh + row * f, hE + row * f, f)
+                scaleSerial(dh + row * f, f, by: gv)
+                scaleSerial(hE + row * f, f, by: gv)
             }
             gemmSerial(transA: true, transB: false, m: d, n: f, k: n, a: dOutE, lda: d, b: hE, ldb: f,
                        beta: 1, c: gBase.base + o.down + ex * d * f, ldc: f)
@@ -182,11 +182,11 @@ private func scatterSlots(du: UnsafeMutablePointer<Float>, dGrads: UnsafeMutable
                     var dgate: Float = 0
                     if ex < routed {
                         let row = Int(rowOf[slot])
-                        addInPlace(duRow, dx.base + row * d, count: d)
+                        addInPlaceSerial(duRow, dx.base + row * d, d)
                         dgate = dgateRow[row]
                     } else if kind == .identity {
-                        addInPlace(duRow, dyRow, count: d, scale: gate[slot])
-                        dgate = dot(dyRow, uRow, count: d)
+                        addInPlaceSerial(duRow, dyRow, d, scale: gate[slot])
+                        dgate = dot(dyRow, uRow, d)
                     } else if kind == .constant {
                         continue  // handled serially below (shared weight gradients)
                     }
@@ -216,18 +216,18 @@ private func constantExpertsBackward(du: UnsafeMutablePointer<Float>, dGrads g: 
             let z = ex - s.routed, gv = gate[slot]
             let wc = weights.w + o.constantMix + z * 2 * d, v = weights.w + o.constantValue + z * d
             constantMix(&a, u: uRow, mixWeights: wc, d: d)
-            let du0 = dot(dyRow, uRow, count: d), dv0 = dot(dyRow, v, count: d)
+            let du0 = dot(dyRow, uRow, d), dv0 = dot(dyRow, v, d)
             // out = a1 u + a2 v; dgate = <dy, out>; da_i = g <dy, (u | v)>; softmax backward.
             dprobs[tok * s.experts + ex] = s.gateScale * (a[0] * du0 + a[1] * dv0)
             let da0 = gv * du0, da1 = gv * dv0
             let mean = a[0] * da0 + a[1] * da1
             let dl0 = a[0] * (da0 - mean), dl1 = a[1] * (da1 - mean)
-            addInPlace(du + tok * d, dyRow, count: d, scale: gv * a[0])
-            addInPlace(du + tok * d, wc, count: d, scale: dl0)
-            addInPlace(du + tok * d, wc + d, count: d, scale: dl1)
-            addInPlace(g + o.constantMix + z * 2 * d, uRow, count: d, scale: dl0)
-            addInPlace(g + o.constantMix + z * 2 * d + d, uRow, count: d, scale: dl1)
-            addInPlace(g + o.constantValue + z * d, dyRow, count: d, scale: gv * a[1])
+            addInPlaceSerial(du + tok * d, dyRow, d, scale: gv * a[0])
+            addInPlaceSerial(du + tok * d, wc, d, scale: dl0)
+            addInPlaceSerial(du + tok * d, wc + d, d, scale: dl1)
+            addInPlaceSerial(g + o.constantMix + z * 2 * d, uRow, d, scale: dl0)
+            addInPlaceSerial(g + o.constantMix + z * 2 * d + d, uRow, d, scale: dl1)
+            addInPlaceSerial(g + o.constantValue + z * d, dyRow, d, scale: gv * a[1])
         }
     }
 }

@@ -52,8 +52,8 @@ public final class MoESaved {
     /// Gate/up pre-activations of every FFN slot, expert-sorted. [R*K, 2F]
     let gu: FloatBuffer
     init(_ s: MoEShape, rows r: Int) {
-        probs = FloatBuffer(r * s.experts)
-        gu = FloatBuffer(r * s.topK * 2 * s.hidden)
+        probs = FloatBuffer(count: r * s.experts)
+        gu = FloatBuffer(count: r * s.topK * 2 * s.hidden)
     }
 }
 
@@ -68,10 +68,10 @@ final class MoEScratch {
     var rowOfSlot: [Int32]         // [R*K] sorted row of an FFN slot, -1 for zero-expert slots
     init(_ s: MoEShape, rows r: Int) {
         let slots = r * s.topK
-        x = FloatBuffer(slots * s.d); y = FloatBuffer(slots * s.d)
-        h = FloatBuffer(slots * s.hidden); dgu = FloatBuffer(slots * 2 * s.hidden)
-        logits = FloatBuffer(r * s.experts); dprobs = FloatBuffer(r * s.experts)
-        dgateRow = FloatBuffer(slots); dgateSlot = FloatBuffer(slots)
+        x = FloatBuffer(count: slots * s.d); y = FloatBuffer(count: slots * s.d)
+        h = FloatBuffer(count: slots * s.hidden); dgu = FloatBuffer(count: slots * 2 * s.hidden)
+        logits = FloatBuffer(count: r * s.experts); dprobs = FloatBuffer(count: r * s.experts)
+        dgateRow = FloatBuffer(count: slots); dgateSlot = FloatBuffer(count: slots)
         rowOfSlot = [Int32](repeating: -1, count: slots)
     }
 

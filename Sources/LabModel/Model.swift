@@ -40,18 +40,18 @@ public final class LongCatModel {
         layout = ParameterLayout(m)
         maxBatch = batch; self.seqLen = seqLen
         let r = batch * seqLen, d = m.hiddenSize
-        params = FloatBuffer(layout.count); grads = FloatBuffer(layout.count)
-        bias = (0..<m.numLayers).map { _ in FloatBuffer(m.nRoutedExperts + m.zeroExpertNum) }
+        params = FloatBuffer(count: layout.count); grads = FloatBuffer(count: layout.count)
+        bias = (0..<m.numLayers).map { _ in FloatBuffer(count: m.nRoutedExperts + m.zeroExpertNum) }
         mlaShape = MLAShape(m); moeShape = MoEShape(config)
         rope = RopeTable(dim: m.qkRopeHeadDim, maxPositions: seqLen, theta: m.ropeTheta)
         saved = (0..<m.numLayers).map { _ in LayerSaved(config, mla: MLAShape(m), moe: MoEShape(config), batch: batch, seqLen: seqLen) }
-        hidden = (0...m.numLayers).map { _ in FloatBuffer(r * d) }
-        finalNormed = FloatBuffer(r * d); finalRstd = FloatBuffer(r); logits = FloatBuffer(r * m.vocabSize)
+        hidden = (0...m.numLayers).map { _ in FloatBuffer(count: r * d) }
+        finalNormed = FloatBuffer(count: r * d); finalRstd = FloatBuffer(count: r); logits = FloatBuffer(count: r * m.vocabSize)
         mlaScratch = MLAScratch(mlaShape, rows: r)
         ffnScratch = FFNScratch(rows: r, hidden: m.ffnHiddenSize)
         moeScratch = MoEScratch(moeShape, rows: r)
         layerScratch = LayerScratch(rows: r, d: d)
-        dHidden = [FloatBuffer(r * d), FloatBuffer(r * d)]
+        dHidden = [FloatBuffer(count: r * d), FloatBuffer(count: r * d)]
         mtp = layout.mtp.map { MTPHead(config: config, offsets: $0, mla: MLAShape(m), batch: batch, seqLen: seqLen) }
     }
 
@@ -120,7 +120,7 @@ public final class LongCatModel {
             if train {
                 losses.z = hiddenZLossForwardBackward(dz: dLast.ptr, z: last, rows: r, dim: d, coef: Float(m.hiddenZLossCoef))
             } else {
-                let scratch = FloatBuffer(r * d)
+                let scratch = FloatBuffer(count: r * d)
                 losses.z = hiddenZLossForwardBackward(dz: scratch.ptr, z: last, rows: r, dim: d, coef: Float(m.hiddenZLossCoef))
             }
         }

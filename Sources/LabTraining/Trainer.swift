@@ -66,7 +66,7 @@ public final class Trainer {
         model = LongCatModel(config: config, batch: t.batchSize, seqLen: t.seqLen)
         model.initializeWeights(seed: UInt64(t.seed))
         optimizer = AdamW(parameterCount: model.layout.count, config: t, decayMask: model.layout.decayRanges)
-        schedule = LearningRateSchedule(t)
+        schedule = try LearningRateSchedule(t)
         controllers = try (0..<m.numLayers).map { _ in
             try BiasController(config: config.controller, routedExperts: m.nRoutedExperts, zeroExperts: m.zeroExpertNum,
                                topK: m.moeTopk, totalSteps: t.steps)
