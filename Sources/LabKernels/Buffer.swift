@@ -3,7 +3,10 @@
 /// A fixed-size, zero-initialised, 64-byte aligned block of `Float`s.
 ///
 /// Every activation, parameter and gradient in the lab lives in one of these; kernels take its
-/// `ptr`. The buffer never grows, so `ptr` stays valid for the buffer's lifetime.
+/// `ptr`. The buffer never grows, so `ptr` stays valid for the buffer's lifetime. Keep the buffer
+/// itself referenced while its pointer is in use: `FloatBuffer(count: n).ptr` passed straight to
+/// a kernel may be freed before the kernel runs (hold it in a stored property or use
+/// `withExtendedLifetime`).
 public final class FloatBuffer: @unchecked Sendable {
     /// First element; valid while the buffer is alive.
     public let ptr: UnsafeMutablePointer<Float>

@@ -13,6 +13,7 @@ public func embeddingForward(out: UnsafeMutablePointer<Float>, tokens: UnsafePoi
     let pTok = SendablePointer(UnsafeMutablePointer(mutating: tokens))
     parallelRanges(rows, costPerItem: dim) { range in
         for r in range {
+            assert(pTok[r] >= 0, "embedding: negative token id \(pTok[r]) in row \(r)")
             copy(pOut.base + r * dim, pTable.base + Int(pTok[r]) * dim, dim)
         }
     }

@@ -82,6 +82,12 @@ public func gemmSerial(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha
                        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
     if m <= 0 || n <= 0 { return }
+    if k <= 0 { // an empty sum: C = beta * C (BLAS would reject the zero leading dimensions)
+        for i in 0..<m {
+            if beta == 0 { (c + i * ldc).update(repeating: 0, count: n) } else { scaleSerial(c + i * ldc, n, by: beta) }
+        }
+        return
+    }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }

@@ -2,7 +2,7 @@
 ///
 /// Shapes: x, y [rows, cols]. Numerically stable: the row maximum is subtracted before exp.
 
-/// Forward: y = softmax(x) per row.
+/// Forward: y = softmax(x) per row (y may be x itself).
 public func softmaxRowsForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, rows: Int, cols: Int) {
     let pY = SendablePointer(y), pX = SendablePointer(UnsafeMutablePointer(mutating: x))
     parallelRanges(rows, costPerItem: 8 * cols) { range in

@@ -111,6 +111,20 @@ struct GEMMTests {
         }
     }
 
+    /// Guards against BLAS rejecting an empty inner dimension (e.g. a batch with no tokens for
+    /// an expert feeding a weight-gradient product): C = beta * C.
+    @Test("k = 0 scales C by beta")
+    func emptyInnerDimension() {
+        let a = FloatBuffer(count: 1), b = FloatBuffer(count: 1)
+        let c = FloatBuffer([1, 2, 3, 4, 5, 6])
+        gemm(transA: true, transB: false, m: 2, n: 3, k: 0, a: a.ptr, lda: 2, b: b.ptr, ldb: 3,
+             beta: 0.5, c: c.ptr, ldc: 3)
+        #expect(c.array == [0.5, 1, 1.5, 2, 2.5, 3])
+        gemm(transA: false, transB: false, m: 2, n: 3, k: 0, a: a.ptr, lda: 0, b: b.ptr, ldb: 3,
+             beta: 0, c: c.ptr, ldc: 3)
+        #expect(c.array == [0, 0, 0, 0, 0, 0])
+    }
+
     /// The doctor command's self-check reports a small difference on healthy BLAS.
     @Test("doctor's sgemm check reports agreement")
     func doctorCheck() {
@@ -129,9 +143,11 @@ struct LinearTests {
         let x = randomBuffer(rows * inF, seed: 11), w = randomBuffer(outF * inF, seed: 12, std: 0.5)
         let r = randomBuffer(rows * outF, seed: 13)
         let y = FloatBuffer(count: rows * outF)
-        let dx = FloatBuffer(count: rows * inF), dw = FloatBuffer(count: outF * inF)
-        linearBackward(dx: dx.ptr, dw: dw.ptr, dy: r.ptr, x: x.ptr, w: w.ptr, rows: rows,
-                       inFeatures: inF, outFeatures: outF, serial: serial)
+        let grads = gradientIncrements([rows * inF, outF * inF]) { g in
+            linearBackward(dx: g[0].ptr, dw: g[1].ptr, dy: r.ptr, x: x.ptr, w: w.ptr, rows: rows,
+                           inFeatures: inF, outFeatures: outF, serial: serial)
+        }
+        let (dx, dw) = (grads[0], grads[1])
         let loss = {
             linearForward(y: y.ptr, x: x.ptr, w: w.ptr, rows: rows, inFeatures: inF, outFeatures: outF,
                           serial: serial)

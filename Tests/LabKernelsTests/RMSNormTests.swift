@@ -43,13 +43,11 @@ struct RMSNormTests {
             return projectionLoss(out, r)
         }
         _ = loss()
-        let dx = randomBuffer(rows * dim, seed: 6), dw = randomBuffer(dim, seed: 7)
-        let dxBefore = clone(dx), dwBefore = clone(dw)
-        rmsNormBackward(dx: dx.ptr, dWeight: dw.ptr, dOut: r.ptr, x: x.ptr, rstd: rstd.ptr, weight: w.ptr,
-                        rows: rows, dim: dim, scale: scale)
-        // Backward adds: subtract what was there to get this call's gradient.
-        addInPlace(dx.ptr, dxBefore.ptr, dx.count, scale: -1)
-        addInPlace(dw.ptr, dwBefore.ptr, dw.count, scale: -1)
+        let grads = gradientIncrements([rows * dim, dim]) { g in
+            rmsNormBackward(dx: g[0].ptr, dWeight: g[1].ptr, dOut: r.ptr, x: x.ptr, rstd: rstd.ptr,
+                            weight: w.ptr, rows: rows, dim: dim, scale: scale)
+        }
+        let (dx, dw) = (grads[0], grads[1])
         // Float32 forward, eps 1e-2 on O(1) inputs: central-difference error well under 1%.
         let dxReport = gradCheck(x, analytic: dx, eps: 1e-2, floor: 0.1, loss: loss)
         let dwReport = gradCheck(w, analytic: dw, eps: 1e-2, floor: 0.1, loss: loss)

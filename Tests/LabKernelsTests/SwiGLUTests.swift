@@ -32,8 +32,9 @@ struct SwiGLUTests {
             swigluForward(h: h.ptr, gu: gu.ptr, rows: rows, hidden: F)
             return projectionLoss(h, r)
         }
-        let dgu = FloatBuffer(count: rows * 2 * F)
-        swigluBackward(dgu: dgu.ptr, dh: r.ptr, gu: gu.ptr, rows: rows, hidden: F)
+        let dgu = gradientIncrements([rows * 2 * F]) { g in
+            swigluBackward(dgu: g[0].ptr, dh: r.ptr, gu: gu.ptr, rows: rows, hidden: F)
+        }[0]
         let report = gradCheck(gu, analytic: dgu, samples: 78, eps: 1e-2, floor: 0.05, loss: loss)
         #expect(report.maxRelativeError < 1e-2, "\(report)")
     }

@@ -78,3 +78,17 @@ public func projectionLoss(_ out: FloatBuffer, _ projection: FloatBuffer) -> Dou
     for i in 0..<out.count { sum += Double(out[i]) * Double(projection[i]) }
     return sum
 }
+
+/// Runs `backward` on gradient buffers of the given sizes that start with random values, and
+/// returns what it added to each. A gradient check on the result therefore also fails when a
+/// backward pass overwrites its gradient buffers instead of adding into them.
+public func gradientIncrements(_ counts: [Int], seed: UInt64 = 1234,
+                               _ backward: ([FloatBuffer]) -> Void) -> [FloatBuffer] {
+    let buffers = counts.enumerated().map { randomBuffer($0.element, seed: seed + UInt64($0.offset)) }
+    let before = buffers.map(clone)
+    backward(buffers)
+    for (after, start) in zip(buffers, before) {
+        for i in 0..<after.count { after[i] -= start[i] }
+    }
+    return buffers
+}
