@@ -16,7 +16,9 @@
 /// only needs keys 0..<i1, which skips most of the masked upper triangle (about 40% of the
 /// work at T = 256 with 64-row blocks).
 
-/// Query rows per block (the scratch per thread is 2 * blockRows * T floats).
+/// Query rows per block (the scratch per thread is 2 * blockRows * T floats). A tuning knob: set
+/// it, if at all, at start-up. Measured at B=16, T=256, H=4, one thread: 16 rows 31 ms,
+/// 32 rows 28.5, 64 rows 28.8, 128 rows 31.6, 256 rows (no causal skipping) 39.5 (fwd + bwd).
 public nonisolated(unsafe) var attentionBlockRows = 64
 
 /// The dimensions of one attention call, with the strides derived from them.

@@ -7,10 +7,12 @@ import CBLAS
 /// `ldc` are the row strides of the matrices as stored (A stored [k, m] when `transA`).
 
 /// Below this many multiply-adds (m * n * k) a product runs as one BLAS call: splitting costs
-/// more in thread hand-off than it saves. Measured on the shared 2-core machine (median of 15,
-/// 2-way split vs one call): 256x256x256 (16.8M) 0.94x, 512x256x256 (33.6M) 1.34x,
-/// 4096x65x256 (68M) 1.83x, 512^3 1.88x.
-public nonisolated(unsafe) var gemmParallelThreshold = 24_000_000
+/// more in thread hand-off than it saves. Measured on the 2-core machine (median of 15 runs,
+/// 2-way split vs one call) with the second core idle: 128x128x128 0.96x, 128x128x256 1.23x,
+/// 256x128x256 (8.4M) 1.44x, 256^3 1.71x, 4096x256x512 1.96x; with the second core busy with
+/// another process, splits below about 30M lose 5-25%. 2^23 sits between the two. A tuning knob:
+/// set it, if at all, at start-up.
+public nonisolated(unsafe) var gemmParallelThreshold = 1 << 23
 
 /// C = alpha * op(A) * op(B) + beta * C, split into `LabThreads.count` single-threaded BLAS calls
 /// (along m, or along n when n is the larger side) when the product is large enough.
