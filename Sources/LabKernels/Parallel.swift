@@ -75,3 +75,41 @@ public func parallelRanges(_ count: Int, costPerItem: Int = 1, minWork: Int = 10
         body(lo..<hi)
     }
 }
+
+/// Number of chunks `parallelChunks` makes of `count` items.
+@inlinable
+public func chunkCount(_ count: Int, chunkSize: Int) -> Int {
+    count <= 0 ? 0 : (count + chunkSize - 1) / chunkSize
+}
+
+/// Runs `body(chunk, range)` over fixed-size chunks of `0..<count` (the last may be shorter),
+/// the chunks spread over the threads as by `parallelRanges`.
+///
+/// Chunk boundaries depend only on `count` and `chunkSize`, never on the thread count, so
+/// per-chunk partial sums combined in chunk order give the same bits with any number of threads.
+@inlinable
+public func parallelChunks(_ count: Int, chunkSize: Int, costPerItem: Int = 1, minWork: Int = 100_000,
+                           _ body: @Sendable (_ chunk: Int, _ range: Range<Int>) -> Void) {
+    let chunks = chunkCount(count, chunkSize: chunkSize)
+    parallelRanges(chunks, costPerItem: costPerItem * chunkSize, minWork: minWork) { range in
+        for c in range { body(c, c * chunkSize ..< min(count, (c + 1) * chunkSize)) }
+    }
+}
+
+/// Sum of `body(range)` over fixed-size chunks of `0..<count`, the chunks run as by
+/// `parallelChunks` and their results added in chunk order: the same bits with any thread count.
+@inlinable
+public func parallelSum(_ count: Int, chunkSize: Int, costPerItem: Int = 1, minWork: Int = 100_000,
+                        _ body: @Sendable (_ range: Range<Int>) -> Double) -> Double {
+    let chunks = chunkCount(count, chunkSize: chunkSize)
+    if chunks == 0 { return 0 }
+    let partial = UnsafeMutablePointer<Double>.allocate(capacity: chunks)
+    defer { partial.deallocate() }
+    let pPartial = SendablePointer(partial)
+    parallelChunks(count, chunkSize: chunkSize, costPerItem: costPerItem, minWork: minWork) { chunk, range in
+        pPartial[chunk] = body(range)
+    }
+    var total = 0.0
+    for c in 0..<chunks { total += partial[c] }
+    return total
+}

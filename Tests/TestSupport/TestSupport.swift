@@ -1,1 +1,0 @@
-// TestSupport: helpers shared by the test targets (finite differences, random data).
