@@ -23,7 +23,7 @@ final class MTPHead {
         let m = config.model, r = batch * seqLen
         o = offsets; d = m.hiddenSize; v = m.vocabSize; ffnHidden = m.ffnHiddenSize; self.seqLen = seqLen
         eps = Float(m.rmsNormEps); mlaShape = shape
-        func rd() -> FloatBuffer { FloatBuffer(count: r * d) }
+        let rd = { FloatBuffer(count: r * m.hiddenSize) }
         e = rd(); en = rd(); hn = rd(); cat = FloatBuffer(count: r * 2 * d); c = rd(); a = rd(); h1 = rd(); f = rd()
         h2 = rd(); out = rd(); logits = FloatBuffer(count: r * v)
         rstdE = FloatBuffer(count: r); rstdH = FloatBuffer(count: r); rstdA = FloatBuffer(count: r); rstdF = FloatBuffer(count: r); rstdOut = FloatBuffer(count: r)

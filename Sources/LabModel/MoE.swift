@@ -5,7 +5,7 @@ import LabRouting
 // Forward and backward of the MoE; the shapes, saved tensors and scratch are in MoEBuffers.swift.
 
 /// The MoE's weights seen by one pass: the base pointer and this layer's offsets.
-struct MoEWeights {
+struct MoEWeights: @unchecked Sendable {
     let w: UnsafePointer<Float>
     let o: MoEOffsets
     func gateUp(_ e: Int, _ s: MoEShape) -> UnsafePointer<Float> { w + o.gateUp + e * 2 * s.hidden * s.d }
@@ -43,7 +43,8 @@ func moeForward(y: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>, weights
     combine(y: y, u: u, weights: weights, shape: s, rows: r, plan: plan, scratch: t)
     m.balanceLoss = 0
     if s.balanceAlpha > 0 {
-        m.balanceLoss = deviceBalanceLoss(dProbs: nil, probs: m.probs.ptr, plan: plan, groups: s.balanceGroups,
+        // The config was validated (groups divide N), so the balance loss cannot throw here.
+        m.balanceLoss = try! deviceBalanceLoss(dProbs: nil, probs: m.probs.ptr, plan: plan, groups: s.balanceGroups,
                                           targetFfnExperts: s.targetFfnExperts, alpha: s.balanceAlpha)
     }
     return m.balanceLoss
@@ -148,7 +149,7 @@ func moeBackward(du: UnsafeMutablePointer<Float>, dWeights g: UnsafeMutablePoint
     t.dprobs.zero()
     scatterSlots(du: du, dGrads: g, dy: dy, u: u, weights: weights, shape: s, rows: r, plan: plan, scratch: t)
     if s.balanceAlpha > 0 {
-        _ = deviceBalanceLoss(dProbs: t.dprobs.ptr, probs: m.probs.ptr, plan: plan, groups: s.balanceGroups,
+        _ = try! deviceBalanceLoss(dProbs: t.dprobs.ptr, probs: m.probs.ptr, plan: plan, groups: s.balanceGroups,
                               targetFfnExperts: s.targetFfnExperts, alpha: s.balanceAlpha)
     }
     t.logits.zero()

@@ -64,7 +64,7 @@ public final class LongCatModel {
                 for j in s.range { params.ptr[j] = 1 }
             } else {
                 let std = s.offset == layout.embedding ? i.embeddingStd : i.std
-                rng.fillNormal(params.ptr + s.offset, count: s.count, std: Float(std))
+                rng.fillNormal(params.ptr + s.offset, s.count, std: Float(std))
             }
         }
         for b in bias { b.zero() }

@@ -24,7 +24,7 @@ public struct BenchmarkResult: Sendable {
 /// Peak resident memory of this process so far, in MiB.
 public func peakResidentMiB() -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return Double(usage.ru_maxrss) / 1024   // KiB on Linux
 }
 
@@ -88,7 +88,7 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
         (k.label, Double(Profiler.nanoseconds[k.rawValue][0]) / 1e6 / n, Double(Profiler.nanoseconds[k.rawValue][1]) / 1e6 / n)
     }
     result.meanFfnExperts = ffnSum / (n * Double(cfg.model.numLayers))
-    result.flopsPerToken = trainingFlopsPerToken(cfg.model, meanFfnExperts: result.meanFfnExperts, seqLen: cfg.train.seqLen)
+    result.flopsPerToken = ParameterCount(model: cfg.model).trainingFlopsPerToken(meanFfnExperts: result.meanFfnExperts, seqLen: cfg.train.seqLen)
     result.peakMemoryMiB = peakResidentMiB()
     return result
 }

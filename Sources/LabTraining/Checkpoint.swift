@@ -142,10 +142,12 @@ struct ControllerSnapshot: Codable {
     }
 
     func restore(into c: inout BiasController) throws {
-        let state = BiasController.State(integral: integral.map(Double.init(bitPattern:)),
-                                         previousError: previousError?.map(Double.init(bitPattern:)),
-                                         pendingLoads: pendingLoads, pendingTokens: pendingTokens,
-                                         lastUpdateStep: lastUpdateStep)
+        var state = c.state
+        state.integral = integral.map(Double.init(bitPattern:))
+        state.previousError = previousError?.map(Double.init(bitPattern:))
+        state.pendingLoads = pendingLoads
+        state.pendingTokens = pendingTokens
+        state.lastUpdateStep = lastUpdateStep
         try c.restore(state, bias: bias.map(Float.init(bitPattern:)))
     }
 }

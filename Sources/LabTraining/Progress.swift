@@ -38,7 +38,7 @@ final class Progress {
         line += String(format: " | lr %.2e | %6.0f tok/s | ETA ", lr, Double(tokensPerStep) / (meanMs / 1000))
             + formatDuration(eta)
         print(line)
-        fflush(stdout)
+        fflush(nil)
     }
 }
 

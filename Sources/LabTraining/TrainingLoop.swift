@@ -137,7 +137,7 @@ extension Trainer {
             tokens.withUnsafeMutableBufferPointer { tk in
                 targets.withUnsafeMutableBufferPointer { tg in
                     labels.withUnsafeMutableBufferPointer { lb in
-                        sampler.evaluationBatch(index: i, into: tk.baseAddress!, targets: tg.baseAddress!, labels: lb.baseAddress!)
+                        sampler.evaluationBatch(index: i, of: t.evalBatches, into: tk.baseAddress!, targets: tg.baseAddress!, labels: lb.baseAddress!)
                     }
                 }
             }

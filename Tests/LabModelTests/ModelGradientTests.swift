@@ -12,6 +12,7 @@ struct ModelGradientTests {
     @Test("ScMoE layout with every feature on")
     func scmoeGradients() {
         let r = checkModelGradients(TinyBatch(tinyConfig()))
+        print("gradient check: \(r)")
         #expect(r.checked > 100, "\(r)")
         #expect(r.worst < 0.05, "\(r)")
     }
@@ -19,6 +20,7 @@ struct ModelGradientTests {
     @Test("Sequential layout (MoE beside the second FFN)")
     func sequentialGradients() {
         let r = checkModelGradients(TinyBatch(tinyConfig(layout: "sequential")))
+        print("gradient check: \(r)")
         #expect(r.checked > 100, "\(r)")
         #expect(r.worst < 0.05, "\(r)")
     }
@@ -26,6 +28,7 @@ struct ModelGradientTests {
     @Test("MoE++ constant zero experts")
     func constantZeroExpertGradients() {
         let r = checkModelGradients(TinyBatch(tinyConfig(zeroKind: "constant", mtp: 0, zLoss: 0, balance: 0)))
+        print("gradient check: \(r)")
         #expect(r.checked > 80, "\(r)")
         #expect(r.worst < 0.05, "\(r)")
     }
@@ -38,6 +41,7 @@ struct ModelGradientTests {
         c.model.mlaScaleKvLora = false
         c.controller.targetFfnExperts = 0
         let r = checkModelGradients(TinyBatch(c))
+        print("gradient check: \(r)")
         #expect(r.checked > 80, "\(r)")
         #expect(r.worst < 0.05, "\(r)")
     }
