@@ -59,20 +59,24 @@ func layerForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, con
     let r = c.rows, d = c.d, o = c.offsets, w = c.w
     rmsNormForward(out: s.a0.ptr, rstd: s.rstdA0.ptr, x: x, weight: w + o.inputNorm[0], rows: r, dim: d, eps: c.eps)
     s.h1.ptr.update(from: x, count: r * d)
-    mlaForward(y: s.h1.ptr, x: s.a0.ptr, weights: w, at: o.attention[0], shape: c.mla, saved: s.attention[0],
-               rope: c.rope, batch: c.batch, seqLen: c.seqLen)
+    Profiler.time(.mlaProjections) { mlaForward(y: s.h1.ptr, x: s.a0.ptr, weights: w, at: o.attention[0], shape: c.mla, saved: s.attention[0],
+               rope: c.rope, batch: c.batch, seqLen: c.seqLen) }
     rmsNormForward(out: s.u.ptr, rstd: s.rstdU.ptr, x: s.h1.ptr, weight: w + o.postAttnNorm[0], rows: r, dim: d, eps: c.eps)
     s.h2.ptr.update(from: s.h1.ptr, count: r * d)
-    ffnForward(y: s.h2.ptr, u: s.u.ptr, weights: w, at: o.ffn[0], d: d, hidden: c.ffnHidden, rows: r,
-               saved: s.ffn[0], scratch: ffnScratch)
+    Profiler.time(.denseFFN) {
+        ffnForward(y: s.h2.ptr, u: s.u.ptr, weights: w, at: o.ffn[0], d: d, hidden: c.ffnHidden, rows: r,
+                   saved: s.ffn[0], scratch: ffnScratch)
+    }
     rmsNormForward(out: s.a1.ptr, rstd: s.rstdA1.ptr, x: s.h2.ptr, weight: w + o.inputNorm[1], rows: r, dim: d, eps: c.eps)
     s.h3.ptr.update(from: s.h2.ptr, count: r * d)
-    mlaForward(y: s.h3.ptr, x: s.a1.ptr, weights: w, at: o.attention[1], shape: c.mla, saved: s.attention[1],
-               rope: c.rope, batch: c.batch, seqLen: c.seqLen)
+    Profiler.time(.mlaProjections) { mlaForward(y: s.h3.ptr, x: s.a1.ptr, weights: w, at: o.attention[1], shape: c.mla, saved: s.attention[1],
+               rope: c.rope, batch: c.batch, seqLen: c.seqLen) }
     rmsNormForward(out: s.v.ptr, rstd: s.rstdV.ptr, x: s.h3.ptr, weight: w + o.postAttnNorm[1], rows: r, dim: d, eps: c.eps)
     out.update(from: s.h3.ptr, count: r * d)
-    ffnForward(y: out, u: s.v.ptr, weights: w, at: o.ffn[1], d: d, hidden: c.ffnHidden, rows: r,
-               saved: s.ffn[1], scratch: ffnScratch)
+    Profiler.time(.denseFFN) {
+        ffnForward(y: out, u: s.v.ptr, weights: w, at: o.ffn[1], d: d, hidden: c.ffnHidden, rows: r,
+                   saved: s.ffn[1], scratch: ffnScratch)
+    }
     let moeInput = c.sequential ? s.v.ptr : s.u.ptr
     return moeForward(y: out, u: moeInput, weights: MoEWeights(w: w, o: o.moe), bias: c.bias, shape: c.moe,
                       rows: r, saved: s.moe, scratch: moeScratch)
@@ -90,25 +94,33 @@ func layerBackward(dx: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, 
     let moeInput = c.sequential ? s.v.ptr : s.u.ptr
     moeBackward(du: dMoEInput, dWeights: g, dy: dOut, u: moeInput, weights: MoEWeights(w: w, o: o.moe),
                 shape: c.moe, rows: r, saved: s.moe, scratch: moeScratch)
-    ffnBackward(du: t.dv.ptr, dWeights: g, dy: dOut, u: s.v.ptr, weights: w, at: o.ffn[1], d: d,
-                hidden: c.ffnHidden, rows: r, saved: s.ffn[1], scratch: ffnScratch)
+    Profiler.time(.denseFFN, backward: true) {
+        ffnBackward(du: t.dv.ptr, dWeights: g, dy: dOut, u: s.v.ptr, weights: w, at: o.ffn[1], d: d,
+                    hidden: c.ffnHidden, rows: r, saved: s.ffn[1], scratch: ffnScratch)
+    }
     rmsNormBackward(dx: dres, dWeight: g + o.postAttnNorm[1], dOut: t.dv.ptr, x: s.h3.ptr, rstd: s.rstdV.ptr,
                     weight: w + o.postAttnNorm[1], rows: r, dim: d)
     // dres = d/dh3 -> d/dh2
     t.da.zero()
-    mlaBackward(dx: t.da.ptr, dWeights: g, dy: dres, x: s.a1.ptr, weights: w, at: o.attention[1], shape: c.mla,
-                saved: s.attention[1], scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
+    Profiler.time(.mlaProjections, backward: true) {
+        mlaBackward(dx: t.da.ptr, dWeights: g, dy: dres, x: s.a1.ptr, weights: w, at: o.attention[1], shape: c.mla,
+                    saved: s.attention[1], scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
+    }
     rmsNormBackward(dx: dres, dWeight: g + o.inputNorm[1], dOut: t.da.ptr, x: s.h2.ptr, rstd: s.rstdA1.ptr,
                     weight: w + o.inputNorm[1], rows: r, dim: d)
     // dres = d/dh2 -> d/dh1
-    ffnBackward(du: t.du.ptr, dWeights: g, dy: dres, u: s.u.ptr, weights: w, at: o.ffn[0], d: d,
-                hidden: c.ffnHidden, rows: r, saved: s.ffn[0], scratch: ffnScratch)
+    Profiler.time(.denseFFN, backward: true) {
+        ffnBackward(du: t.du.ptr, dWeights: g, dy: dres, u: s.u.ptr, weights: w, at: o.ffn[0], d: d,
+                    hidden: c.ffnHidden, rows: r, saved: s.ffn[0], scratch: ffnScratch)
+    }
     rmsNormBackward(dx: dres, dWeight: g + o.postAttnNorm[0], dOut: t.du.ptr, x: s.h1.ptr, rstd: s.rstdU.ptr,
                     weight: w + o.postAttnNorm[0], rows: r, dim: d)
     // dres = d/dh1 -> d/dx
     t.da.zero()
-    mlaBackward(dx: t.da.ptr, dWeights: g, dy: dres, x: s.a0.ptr, weights: w, at: o.attention[0], shape: c.mla,
-                saved: s.attention[0], scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
+    Profiler.time(.mlaProjections, backward: true) {
+        mlaBackward(dx: t.da.ptr, dWeights: g, dy: dres, x: s.a0.ptr, weights: w, at: o.attention[0], shape: c.mla,
+                    saved: s.attention[0], scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
+    }
     rmsNormBackward(dx: dres, dWeight: g + o.inputNorm[0], dOut: t.da.ptr, x: x, rstd: s.rstdA0.ptr,
                     weight: w + o.inputNorm[0], rows: r, dim: d)
     addInPlace(dx, dres, r * d)

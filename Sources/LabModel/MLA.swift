@@ -81,9 +81,11 @@ func mlaForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weights
                    rows: r, dim: s.kvRank, eps: s.latentEps, scale: s.alphaKV)
     linearForward(y: m.kv.ptr, x: m.ckv.ptr, w: w + o.kvB, rows: r, inFeatures: s.kvRank, outFeatures: s.kvWidth)
     // Attention and output projection.
-    attentionForward(out: m.context.ptr, lse: m.lse.ptr, q: m.q.ptr, kv: m.kv.ptr, kRope: m.kr.ptr,
-                     batch: batch, seqLen: seqLen, heads: s.heads, nopeDim: s.nope, ropeDim: s.rope,
-                     valueDim: s.value, scale: s.scoreScale)
+    Profiler.time(.attention) {
+        attentionForward(out: m.context.ptr, lse: m.lse.ptr, q: m.q.ptr, kv: m.kv.ptr, kRope: m.kr.ptr,
+                         batch: batch, seqLen: seqLen, heads: s.heads, nopeDim: s.nope, ropeDim: s.rope,
+                         valueDim: s.value, scale: s.scoreScale)
+    }
     linearForward(y: y, x: m.context.ptr, w: w + o.o, rows: r, inFeatures: s.contextWidth, outFeatures: s.d,
                   accumulate: true)
 }
@@ -98,10 +100,12 @@ func mlaBackward(dx: UnsafeMutablePointer<Float>, dWeights g: UnsafeMutablePoint
     t.dckv.zero(); t.dckvRaw.zero(); t.dcq.zero(); t.dcqRaw.zero()
     linearBackward(dx: t.dContext.ptr, dw: g + o.o, dy: dy, x: m.context.ptr, w: w + o.o,
                    rows: r, inFeatures: s.contextWidth, outFeatures: s.d)
-    attentionBackward(dq: t.dq.ptr, dkv: t.dkv.ptr, dkRope: t.dkr.ptr, dOut: t.dContext.ptr,
-                      out: m.context.ptr, lse: m.lse.ptr, q: m.q.ptr, kv: m.kv.ptr, kRope: m.kr.ptr,
-                      batch: batch, seqLen: seqLen, heads: s.heads, nopeDim: s.nope, ropeDim: s.rope,
-                      valueDim: s.value, scale: s.scoreScale)
+    Profiler.time(.attention, backward: true) {
+        attentionBackward(dq: t.dq.ptr, dkv: t.dkv.ptr, dkRope: t.dkr.ptr, dOut: t.dContext.ptr,
+                          out: m.context.ptr, lse: m.lse.ptr, q: m.q.ptr, kv: m.kv.ptr, kRope: m.kr.ptr,
+                          batch: batch, seqLen: seqLen, heads: s.heads, nopeDim: s.nope, ropeDim: s.rope,
+                          valueDim: s.value, scale: s.scoreScale)
+    }
     // Key/value path.
     linearBackward(dx: t.dckv.ptr, dw: g + o.kvB, dy: t.dkv.ptr, x: m.ckv.ptr, w: w + o.kvB,
                    rows: r, inFeatures: s.kvRank, outFeatures: s.kvWidth)

@@ -35,12 +35,30 @@ public enum Profiler {
         phaseNanoseconds = [0, 0]
     }
 
+    /// Time spent in timers nested inside the running one (so every key gets exclusive time).
+    nonisolated(unsafe) private static var nestedNanoseconds: UInt64 = 0
+
+    /// Runs `body`, adding its time minus that of nested timers to `key`. Main thread only.
     @inline(__always)
     static func time<T>(_ key: ProfileKey, backward: Bool = false, _ body: () -> T) -> T {
         guard enabled else { return body() }
+        let outerNested = nestedNanoseconds
+        nestedNanoseconds = 0
         let start = DispatchTime.now().uptimeNanoseconds
         let result = body()
-        nanoseconds[key.rawValue][backward ? 1 : 0] += DispatchTime.now().uptimeNanoseconds - start
+        let elapsed = DispatchTime.now().uptimeNanoseconds - start
+        nanoseconds[key.rawValue][backward ? 1 : 0] += elapsed - min(elapsed, nestedNanoseconds)
+        nestedNanoseconds = outerNested + elapsed
+        return result
+    }
+
+    /// Runs `body` and adds its whole time to the forward or backward phase total.
+    @inline(__always)
+    static func phase<T>(backward: Bool, _ body: () -> T) -> T {
+        guard enabled else { return body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = body()
+        phaseNanoseconds[backward ? 1 : 0] += DispatchTime.now().uptimeNanoseconds - start
         return result
     }
 }
