@@ -33,7 +33,7 @@ public struct RoutingPlan: Sendable {
 
     /// Scratch of the counting sort: slots per (chunk of tokens, expert) `[chunks, E]`.
     var chunkCounts: [Int] = []
-    /// Scratch of the top-k kernel: score keys and block maxima `[chunks, topKScratchCount(E)]`.
+    /// Scratch of the top-k kernel `[chunks, topKScratchCount(E)]`.
     var keyScratch: [Int32] = []
 
     public init() {}
