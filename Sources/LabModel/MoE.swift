@@ -18,12 +18,15 @@ func moeForward(y: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>, weights
                 saved m: MoESaved, scratch t: MoEScratch) -> Double {
     let e = s.experts, d = s.d, f = s.hidden, k = s.topK
     // Router, in fp32, over all N+Z experts jointly.
-    linearForward(y: t.logits.ptr, x: u, w: weights.w + weights.o.router, rows: r, inFeatures: d, outFeatures: e)
-    softmaxRowsForward(y: m.probs.ptr, x: t.logits.ptr, rows: r, cols: e)
-    route(probs: m.probs.ptr, bias: bias, tokens: r, routedExperts: s.routed, zeroExperts: s.zero,
-          topK: k, gateScale: s.gateScale, into: &m.plan)
+    Profiler.time(.router) {
+        linearForward(y: t.logits.ptr, x: u, w: weights.w + weights.o.router, rows: r, inFeatures: d, outFeatures: e)
+        softmaxRowsForward(y: m.probs.ptr, x: t.logits.ptr, rows: r, cols: e)
+        route(probs: m.probs.ptr, bias: bias, tokens: r, routedExperts: s.routed, zeroExperts: s.zero,
+              topK: k, gateScale: s.gateScale, into: &m.plan, threads: LabThreads.count)
+    }
     let plan = m.plan
     // Routed experts: one GEMM per expert over its expert-sorted rows.
+    Profiler.time(.experts) {
     _ = t.gather(u, into: t.x, plan: plan, d: d)
     t.fillRowOfSlot(plan: plan)
     let x = SendablePointer(t.x.ptr), out = SendablePointer(t.y.ptr), h = SendablePointer(t.h.ptr)
@@ -40,7 +43,8 @@ func moeForward(y: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>, weights
                           rows: n, inFeatures: f, outFeatures: d, serial: true)
         }
     }
-    combine(y: y, u: u, weights: weights, shape: s, rows: r, plan: plan, scratch: t)
+    }
+    Profiler.time(.moeCombine) { combine(y: y, u: u, weights: weights, shape: s, rows: r, plan: plan, scratch: t) }
     m.balanceLoss = 0
     if s.balanceAlpha > 0 {
         // The config was validated (groups divide N), so the balance loss cannot throw here.
@@ -102,6 +106,8 @@ func moeBackward(du: UnsafeMutablePointer<Float>, dWeights g: UnsafeMutablePoint
                  shape s: MoEShape, rows r: Int, saved m: MoESaved, scratch t: MoEScratch) {
     let e = s.experts, d = s.d, f = s.hidden, k = s.topK
     let plan = m.plan
+    let o = weights.o
+    Profiler.time(.experts, backward: true) {
     t.fillRowOfSlot(plan: plan)
     // dOut rows and inputs gathered in expert-sorted order.
     _ = t.gather(dy, into: t.y, plan: plan, d: d)
@@ -111,7 +117,6 @@ func moeBackward(du: UnsafeMutablePointer<Float>, dWeights g: UnsafeMutablePoint
     let gu = SendablePointer(m.gu.ptr), dgu = SendablePointer(t.dgu.ptr)
     let dgateRow = SendablePointer(t.dgateRow.ptr)
     let gBase = SendablePointer(g)
-    let o = weights.o
     // Per routed expert, with dHu = dOut W_down (before the gate):
     //   dgate = <dHu, h>,  dW_down += dOut^T (g*h),  dh = g*dHu,  dgu = swiglu'(dh),
     //   dW_gateUp += dgu^T x,  dx = dgu W_gateUp  (written over the expert's dOut rows).
@@ -145,9 +150,13 @@ func moeBackward(du: UnsafeMutablePointer<Float>, dWeights g: UnsafeMutablePoint
                        b: weights.gateUp(ex, s), ldb: d, beta: 0, c: dOutE, ldc: d)
         }
     }}}
+    }
     // Per token: input gradient from its slots, gate gradients, then router probabilities.
-    t.dprobs.zero()
-    scatterSlots(du: du, dGrads: g, dy: dy, u: u, weights: weights, shape: s, rows: r, plan: plan, scratch: t)
+    Profiler.time(.moeCombine, backward: true) {
+        t.dprobs.zero()
+        scatterSlots(du: du, dGrads: g, dy: dy, u: u, weights: weights, shape: s, rows: r, plan: plan, scratch: t)
+    }
+    Profiler.time(.router, backward: true) {
     if s.balanceAlpha > 0 {
         _ = try! deviceBalanceLoss(dProbs: t.dprobs.ptr, probs: m.probs.ptr, plan: plan, groups: s.balanceGroups,
                               targetFfnExperts: s.targetFfnExperts, alpha: s.balanceAlpha)
@@ -156,6 +165,7 @@ func moeBackward(du: UnsafeMutablePointer<Float>, dWeights g: UnsafeMutablePoint
     softmaxRowsBackward(dx: t.logits.ptr, dy: t.dprobs.ptr, y: m.probs.ptr, rows: r, cols: e)
     linearBackward(dx: du, dw: g + o.router, dy: t.logits.ptr, x: u, w: weights.w + o.router,
                    rows: r, inFeatures: d, outFeatures: e)
+    }
 }
 
 /// du[t] += sum over FFN slots of their input gradient rows (+ zero-expert terms), and

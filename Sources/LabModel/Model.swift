@@ -1,3 +1,4 @@
+import Dispatch
 import LabConfig
 import LabKernels
 
@@ -87,19 +88,26 @@ public final class LongCatModel {
         let m = config.model, d = m.hiddenSize, v = m.vocabSize, r = batch * seqLen
         let w = UnsafePointer(params.ptr)
         var losses = Losses()
-        embeddingForward(out: hidden[0].ptr, tokens: tokens, table: w + layout.embedding, rows: r, dim: d)
+        let forwardStart = DispatchTime.now().uptimeNanoseconds
+        Profiler.time(.embedding) {
+            embeddingForward(out: hidden[0].ptr, tokens: tokens, table: w + layout.embedding, rows: r, dim: d)
+        }
         for l in 0..<m.numLayers {
             losses.balance += layerForward(out: hidden[l + 1].ptr, x: hidden[l].ptr, context: context(layer: l, batch: batch),
                                            saved: saved[l], mlaScratch: mlaScratch, ffnScratch: ffnScratch,
                                            moeScratch: moeScratch)
         }
         let last = hidden[m.numLayers].ptr
-        rmsNormForward(out: finalNormed.ptr, rstd: finalRstd.ptr, x: last, weight: w + layout.finalNorm,
-                       rows: r, dim: d, eps: Float(m.rmsNormEps))
-        linearForward(y: logits.ptr, x: finalNormed.ptr, w: w + layout.lmHead, rows: r, inFeatures: d, outFeatures: v)
+        Profiler.time(.lmHeadAndLoss) {
+            rmsNormForward(out: finalNormed.ptr, rstd: finalRstd.ptr, x: last, weight: w + layout.finalNorm,
+                           rows: r, dim: d, eps: Float(m.rmsNormEps))
+            linearForward(y: logits.ptr, x: finalNormed.ptr, w: w + layout.lmHead, rows: r, inFeatures: d, outFeatures: v)
+        }
+        let backwardStart = Profiler.addPhase(backward: false, since: forwardStart)
         if train { grads.zero() }
         let dLast = dHidden[0]
         if train { dLast.zero() }
+        Profiler.time(.lmHeadAndLoss, backward: true) {
         if !train {
             let ce = crossEntropyLoss(logits: logits.ptr, targets: targets, rows: r, vocab: v)
             losses.lm = ce.lossSum / Double(max(ce.counted, 1))
@@ -124,10 +132,13 @@ public final class LongCatModel {
                 losses.z = hiddenZLossForwardBackward(dz: scratch.ptr, z: last, rows: r, dim: d, coef: Float(m.hiddenZLossCoef))
             }
         }
+        }
         if let mtp {
             precondition(mtpTargets != nil, "the MTP head needs mtpTargets")
-            losses.mtp = mtp.pass(model: self, last: last, dLast: train ? dLast.ptr : nil, tokens: tokens,
-                                  targets: targets, mtpTargets: mtpTargets!, batch: batch)
+            losses.mtp = Profiler.time(.mtp, backward: true) {
+                mtp.pass(model: self, last: last, dLast: train ? dLast.ptr : nil, tokens: tokens,
+                         targets: targets, mtpTargets: mtpTargets!, batch: batch)
+            }
         }
         losses.total = losses.lm + losses.balance + losses.z + m.mtpLossCoef * losses.mtp
         guard train else { return losses }
@@ -141,7 +152,10 @@ public final class LongCatModel {
                           mlaScratch: mlaScratch, ffnScratch: ffnScratch, moeScratch: moeScratch)
             cur = next
         }
-        embeddingBackward(dTable: grads.ptr + layout.embedding, dOut: dHidden[cur].ptr, tokens: tokens, rows: r, dim: d)
+        Profiler.time(.embedding, backward: true) {
+            embeddingBackward(dTable: grads.ptr + layout.embedding, dOut: dHidden[cur].ptr, tokens: tokens, rows: r, dim: d)
+        }
+        _ = Profiler.addPhase(backward: true, since: backwardStart)
         return losses
     }
 }

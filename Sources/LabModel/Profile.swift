@@ -52,13 +52,10 @@ public enum Profiler {
         return result
     }
 
-    /// Runs `body` and adds its whole time to the forward or backward phase total.
-    @inline(__always)
-    static func phase<T>(backward: Bool, _ body: () -> T) -> T {
-        guard enabled else { return body() }
-        let start = DispatchTime.now().uptimeNanoseconds
-        let result = body()
-        phaseNanoseconds[backward ? 1 : 0] += DispatchTime.now().uptimeNanoseconds - start
-        return result
+    /// Adds the time since `start` to the forward or backward phase; returns now.
+    static func addPhase(backward: Bool, since start: UInt64) -> UInt64 {
+        let now = DispatchTime.now().uptimeNanoseconds
+        if enabled { phaseNanoseconds[backward ? 1 : 0] += now - start }
+        return now
     }
 }
