@@ -18,6 +18,8 @@ public struct TrainOptions: Sendable {
     public var record = true
     /// Print progress lines.
     public var verbose = true
+    /// Stop (as if interrupted: checkpoint, status interrupted) once this many steps are done.
+    public var stopAfterStep: Int? = nil
     public init(name: String) { self.name = name }
 }
 

@@ -63,7 +63,7 @@ extension Trainer {
                 summary.finalLoss = losses.lm
                 lastStep = step + 1
                 progress.report(step: step, losses: losses, lr: lr, stepMs: stepMs, evalLoss: evalLoss)
-                let stopping = interrupt.isRaised
+                let stopping = interrupt.isRaised || (options.stopAfterStep.map { lastStep >= $0 } ?? false)
                 if stopping || (t.checkpointInterval > 0 && lastStep % t.checkpointInterval == 0) || lastStep == t.steps {
                     try Checkpoint.save(runDirectory: runDirectory, step: lastStep, model: model, optimizer: optimizer,
                                         controllers: controllers, configHash: config.configHash)

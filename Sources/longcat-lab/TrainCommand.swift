@@ -42,6 +42,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print no progress lines.")
     var quiet = false
 
+    @Option(name: .customLong("stop-after"), help: ArgumentHelp("Stop after this many steps as if interrupted (checkpoint; --resume continues).", valueName: "steps"))
+    var stopAfter: Int?
+
     func run() throws {
         let cfg = try LabConfig.load(path: config, overrides: overrides)
         let stem = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
@@ -65,6 +68,7 @@ struct TrainCommand: ParsableCommand {
         options.resume = resume
         options.record = !noRecord
         options.verbose = !quiet
+        options.stopAfterStep = stopAfter
         print("run \(runName): \(cfg.model.numLayers) layers, d \(cfg.model.hiddenSize), N \(cfg.model.nRoutedExperts) + Z \(cfg.model.zeroExpertNum), top-\(cfg.model.moeTopk), \(cfg.train.steps) steps of \(cfg.train.batchSize)x\(cfg.train.seqLen) tokens")
         let trainer = try Trainer(config: cfg, options: options)
         let s = try trainer.run()
