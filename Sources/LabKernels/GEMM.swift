@@ -126,14 +126,16 @@ public func linearForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float
                  c: y, ldc: outFeatures)
 }
 
-/// Backward of `linearForward`: dx[rows, in] += dy * W (skipped when `dx` is nil) and
-/// dw[out, in] += dy^T * x.
+/// Backward of `linearForward`: dx[rows, in] += dy * W (skipped when `dx` is nil; written
+/// instead of added when `accumulateDx` is false, which spares the caller zeroing a scratch
+/// buffer) and dw[out, in] += dy^T * x.
 public func linearBackward(dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>,
                            dy: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                           rows: Int, inFeatures: Int, outFeatures: Int, serial: Bool = false) {
+                           rows: Int, inFeatures: Int, outFeatures: Int, serial: Bool = false,
+                           accumulateDx: Bool = true) {
     if let dx {
         gemmChoosing(serial: serial, transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures,
-                     a: dy, lda: outFeatures, b: w, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
+                     a: dy, lda: outFeatures, b: w, ldb: inFeatures, beta: accumulateDx ? 1 : 0, c: dx, ldc: inFeatures)
     }
     gemmChoosing(serial: serial, transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows,
                  a: dy, lda: outFeatures, b: x, ldb: inFeatures, beta: 1, c: dw, ldc: inFeatures)

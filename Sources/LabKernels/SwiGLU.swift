@@ -51,3 +51,31 @@ public func swigluBackward(dgu: UnsafeMutablePointer<Float>, dh: UnsafePointer<F
         }
     }
 }
+
+/// Backward that overwrites the saved pre-activations with their gradient (gu -> dgu), for
+/// callers that no longer need gu: saves a [rows, 2F] buffer. Same arithmetic as
+/// `swigluBackward` into a zeroed dgu.
+public func swigluBackwardInPlace(gu: UnsafeMutablePointer<Float>, dh: UnsafePointer<Float>, rows: Int, hidden: Int) {
+    let F = hidden
+    let pGu = SendablePointer(gu), pDh = SendablePointer(UnsafeMutablePointer(mutating: dh))
+    parallelRanges(rows, costPerItem: 12 * F) { range in
+        for r in range {
+            let g = pGu.base + r * 2 * F, u = g + F
+            let d = UnsafePointer(pDh.base + r * F)
+            var i = 0
+            while i + 8 <= F {
+                let gv = load8(g + i), uv = load8(u + i), dv = load8(d + i)
+                let s = sigmoid(gv)
+                store8(0 + dv * uv * s * (1 + gv * (1 - s)), g + i)
+                store8(0 + dv * gv * s, u + i)
+                i += 8
+            }
+            while i < F {
+                let gv = g[i], s = sigmoid(gv)
+                g[i] = 0 + d[i] * u[i] * s * (1 + gv * (1 - s))
+                u[i] = 0 + d[i] * gv * s
+                i += 1
+            }
+        }
+    }
+}

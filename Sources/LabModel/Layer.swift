@@ -10,19 +10,22 @@ import LabKernels
 //   out = h3 + FFN_1(v) + MoE(u)          layout "scmoe": the MoE reads u (the shortcut)
 //   out = h3 + FFN_1(v) + MoE(v)          layout "sequential": the MoE reads v
 // Residual adds are written by accumulating each block's output into a copy of its input.
+// The normalised block inputs are not saved: backward recomputes them from the residual stream
+// and the saved 1/rms (one cheap pass each instead of four [R, D] buffers per layer).
 
 /// Everything one layer's forward saves for its backward.
 public final class LayerSaved {
-    let a0, h1, u, h2, a1, h3, v: FloatBuffer          // [R, D]
-    let rstdA0, rstdU, rstdA1, rstdV: FloatBuffer      // [R]
+    /// Residual stream after each sub-block. [R, D]
+    public let h1, h2, h3: FloatBuffer
+    /// 1/rms of each RMSNorm's input. [R]
+    let rstdA0, rstdU, rstdA1, rstdV: FloatBuffer
     public let attention: [MLASaved]
     let ffn: [FFNSaved]
     public let moe: MoESaved
 
     init(_ c: LabConfig, mla: MLAShape, moe moeShape: MoEShape, batch: Int, seqLen: Int) {
         let r = batch * seqLen, d = c.model.hiddenSize
-        a0 = FloatBuffer(count: r * d); h1 = FloatBuffer(count: r * d); u = FloatBuffer(count: r * d); h2 = FloatBuffer(count: r * d)
-        a1 = FloatBuffer(count: r * d); h3 = FloatBuffer(count: r * d); v = FloatBuffer(count: r * d)
+        h1 = FloatBuffer(count: r * d); h2 = FloatBuffer(count: r * d); h3 = FloatBuffer(count: r * d)
         rstdA0 = FloatBuffer(count: r); rstdU = FloatBuffer(count: r); rstdA1 = FloatBuffer(count: r); rstdV = FloatBuffer(count: r)
         attention = [MLASaved(mla, batch: batch, seqLen: seqLen), MLASaved(mla, batch: batch, seqLen: seqLen)]
         ffn = [FFNSaved(rows: r, hidden: c.model.ffnHiddenSize), FFNSaved(rows: r, hidden: c.model.ffnHiddenSize)]
@@ -30,10 +33,13 @@ public final class LayerSaved {
     }
 }
 
-/// Gradient scratch of a layer's backward, shared by all layers.
+/// Scratch of a layer's passes, shared by all layers: the normalised inputs (recomputed in
+/// backward) and the gradients flowing through the layer.
 final class LayerScratch {
-    let dres, du, dv, da: FloatBuffer  // [R, D]
+    let normA, normU, normV: FloatBuffer   // [R, D]: norm_in_i output, u, v
+    let dres, du, dv, da: FloatBuffer      // [R, D]
     init(rows r: Int, d: Int) {
+        normA = FloatBuffer(count: r * d); normU = FloatBuffer(count: r * d); normV = FloatBuffer(count: r * d)
         dres = FloatBuffer(count: r * d); du = FloatBuffer(count: r * d); dv = FloatBuffer(count: r * d); da = FloatBuffer(count: r * d)
     }
 }
@@ -51,33 +57,53 @@ struct LayerContext {
     let sequential: Bool
     let rope: RopeTable
     var rows: Int { batch * seqLen }
+
+    /// out = RMSNorm(x) with the weight at `offset`; 1/rms into `rstd`.
+    func norm(_ out: FloatBuffer, _ rstd: FloatBuffer, _ x: UnsafePointer<Float>, _ offset: Int) {
+        Profiler.time(.norms) {
+            rmsNormForward(out: out.ptr, rstd: rstd.ptr, x: x, weight: w + offset, rows: rows, dim: d, eps: eps)
+        }
+    }
+
+    /// dx += RMSNorm'(x)^T dOut, and the weight's gradient.
+    func normBackward(dx: UnsafeMutablePointer<Float>, dOut: FloatBuffer, x: UnsafePointer<Float>, rstd: FloatBuffer, _ offset: Int) {
+        Profiler.time(.norms, backward: true) {
+            rmsNormBackward(dx: dx, dWeight: g + offset, dOut: dOut.ptr, x: x, rstd: rstd.ptr, weight: w + offset,
+                            rows: rows, dim: d)
+        }
+    }
 }
 
 /// out = layer(x). Returns the MoE's balance loss.
 func layerForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, context c: LayerContext,
-                  saved s: LayerSaved, mlaScratch: MLAScratch, ffnScratch: FFNScratch, moeScratch: MoEScratch) -> Double {
+                  saved s: LayerSaved, scratch t: LayerScratch, mlaScratch: MLAScratch, ffnScratch: FFNScratch,
+                  moeScratch: MoEScratch) -> Double {
     let r = c.rows, d = c.d, o = c.offsets, w = c.w
-    rmsNormForward(out: s.a0.ptr, rstd: s.rstdA0.ptr, x: x, weight: w + o.inputNorm[0], rows: r, dim: d, eps: c.eps)
+    c.norm(t.normA, s.rstdA0, x, o.inputNorm[0])
     s.h1.ptr.update(from: x, count: r * d)
-    Profiler.time(.mlaProjections) { mlaForward(y: s.h1.ptr, x: s.a0.ptr, weights: w, at: o.attention[0], shape: c.mla, saved: s.attention[0],
-               rope: c.rope, batch: c.batch, seqLen: c.seqLen) }
-    rmsNormForward(out: s.u.ptr, rstd: s.rstdU.ptr, x: s.h1.ptr, weight: w + o.postAttnNorm[0], rows: r, dim: d, eps: c.eps)
+    Profiler.time(.mlaProjections) {
+        mlaForward(y: s.h1.ptr, x: t.normA.ptr, weights: w, at: o.attention[0], shape: c.mla, saved: s.attention[0], scratch: mlaScratch,
+                   rope: c.rope, batch: c.batch, seqLen: c.seqLen)
+    }
+    c.norm(t.normU, s.rstdU, s.h1.ptr, o.postAttnNorm[0])
     s.h2.ptr.update(from: s.h1.ptr, count: r * d)
     Profiler.time(.denseFFN) {
-        ffnForward(y: s.h2.ptr, u: s.u.ptr, weights: w, at: o.ffn[0], d: d, hidden: c.ffnHidden, rows: r,
+        ffnForward(y: s.h2.ptr, u: t.normU.ptr, weights: w, at: o.ffn[0], d: d, hidden: c.ffnHidden, rows: r,
                    saved: s.ffn[0], scratch: ffnScratch)
     }
-    rmsNormForward(out: s.a1.ptr, rstd: s.rstdA1.ptr, x: s.h2.ptr, weight: w + o.inputNorm[1], rows: r, dim: d, eps: c.eps)
+    c.norm(t.normA, s.rstdA1, s.h2.ptr, o.inputNorm[1])
     s.h3.ptr.update(from: s.h2.ptr, count: r * d)
-    Profiler.time(.mlaProjections) { mlaForward(y: s.h3.ptr, x: s.a1.ptr, weights: w, at: o.attention[1], shape: c.mla, saved: s.attention[1],
-               rope: c.rope, batch: c.batch, seqLen: c.seqLen) }
-    rmsNormForward(out: s.v.ptr, rstd: s.rstdV.ptr, x: s.h3.ptr, weight: w + o.postAttnNorm[1], rows: r, dim: d, eps: c.eps)
+    Profiler.time(.mlaProjections) {
+        mlaForward(y: s.h3.ptr, x: t.normA.ptr, weights: w, at: o.attention[1], shape: c.mla, saved: s.attention[1], scratch: mlaScratch,
+                   rope: c.rope, batch: c.batch, seqLen: c.seqLen)
+    }
+    c.norm(t.normV, s.rstdV, s.h3.ptr, o.postAttnNorm[1])
     out.update(from: s.h3.ptr, count: r * d)
     Profiler.time(.denseFFN) {
-        ffnForward(y: out, u: s.v.ptr, weights: w, at: o.ffn[1], d: d, hidden: c.ffnHidden, rows: r,
+        ffnForward(y: out, u: t.normV.ptr, weights: w, at: o.ffn[1], d: d, hidden: c.ffnHidden, rows: r,
                    saved: s.ffn[1], scratch: ffnScratch)
     }
-    let moeInput = c.sequential ? s.v.ptr : s.u.ptr
+    let moeInput = c.sequential ? t.normV.ptr : t.normU.ptr
     return moeForward(y: out, u: moeInput, weights: MoEWeights(w: w, o: o.moe), bias: c.bias, shape: c.moe,
                       rows: r, saved: s.moe, scratch: moeScratch)
 }
@@ -88,40 +114,41 @@ func layerBackward(dx: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, 
                    mlaScratch: MLAScratch, ffnScratch: FFNScratch, moeScratch: MoEScratch) {
     let r = c.rows, d = c.d, o = c.offsets, w = c.w, g = c.g
     let dres = t.dres.ptr
+    // Recompute the normalised inputs u and v (bit-identical to the forward's).
+    c.norm(t.normU, s.rstdU, s.h1.ptr, o.postAttnNorm[0])
+    c.norm(t.normV, s.rstdV, s.h3.ptr, o.postAttnNorm[1])
     dres.update(from: dOut, count: r * d)          // d(out)/d(h3) = identity
     t.du.zero(); t.dv.zero()
     let dMoEInput = c.sequential ? t.dv.ptr : t.du.ptr
-    let moeInput = c.sequential ? s.v.ptr : s.u.ptr
+    let moeInput = c.sequential ? t.normV.ptr : t.normU.ptr
     moeBackward(du: dMoEInput, dWeights: g, dy: dOut, u: moeInput, weights: MoEWeights(w: w, o: o.moe),
                 shape: c.moe, rows: r, saved: s.moe, scratch: moeScratch)
     Profiler.time(.denseFFN, backward: true) {
-        ffnBackward(du: t.dv.ptr, dWeights: g, dy: dOut, u: s.v.ptr, weights: w, at: o.ffn[1], d: d,
+        ffnBackward(du: t.dv.ptr, dWeights: g, dy: dOut, u: t.normV.ptr, weights: w, at: o.ffn[1], d: d,
                     hidden: c.ffnHidden, rows: r, saved: s.ffn[1], scratch: ffnScratch)
     }
-    rmsNormBackward(dx: dres, dWeight: g + o.postAttnNorm[1], dOut: t.dv.ptr, x: s.h3.ptr, rstd: s.rstdV.ptr,
-                    weight: w + o.postAttnNorm[1], rows: r, dim: d)
+    c.normBackward(dx: dres, dOut: t.dv, x: s.h3.ptr, rstd: s.rstdV, o.postAttnNorm[1])
     // dres = d/dh3 -> d/dh2
     t.da.zero()
+    c.norm(t.normA, s.rstdA1, s.h2.ptr, o.inputNorm[1])
     Profiler.time(.mlaProjections, backward: true) {
-        mlaBackward(dx: t.da.ptr, dWeights: g, dy: dres, x: s.a1.ptr, weights: w, at: o.attention[1], shape: c.mla,
+        mlaBackward(dx: t.da.ptr, dWeights: g, dy: dres, x: t.normA.ptr, weights: w, at: o.attention[1], shape: c.mla,
                     saved: s.attention[1], scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
     }
-    rmsNormBackward(dx: dres, dWeight: g + o.inputNorm[1], dOut: t.da.ptr, x: s.h2.ptr, rstd: s.rstdA1.ptr,
-                    weight: w + o.inputNorm[1], rows: r, dim: d)
+    c.normBackward(dx: dres, dOut: t.da, x: s.h2.ptr, rstd: s.rstdA1, o.inputNorm[1])
     // dres = d/dh2 -> d/dh1
     Profiler.time(.denseFFN, backward: true) {
-        ffnBackward(du: t.du.ptr, dWeights: g, dy: dres, u: s.u.ptr, weights: w, at: o.ffn[0], d: d,
+        ffnBackward(du: t.du.ptr, dWeights: g, dy: dres, u: t.normU.ptr, weights: w, at: o.ffn[0], d: d,
                     hidden: c.ffnHidden, rows: r, saved: s.ffn[0], scratch: ffnScratch)
     }
-    rmsNormBackward(dx: dres, dWeight: g + o.postAttnNorm[0], dOut: t.du.ptr, x: s.h1.ptr, rstd: s.rstdU.ptr,
-                    weight: w + o.postAttnNorm[0], rows: r, dim: d)
+    c.normBackward(dx: dres, dOut: t.du, x: s.h1.ptr, rstd: s.rstdU, o.postAttnNorm[0])
     // dres = d/dh1 -> d/dx
     t.da.zero()
+    c.norm(t.normA, s.rstdA0, x, o.inputNorm[0])
     Profiler.time(.mlaProjections, backward: true) {
-        mlaBackward(dx: t.da.ptr, dWeights: g, dy: dres, x: s.a0.ptr, weights: w, at: o.attention[0], shape: c.mla,
+        mlaBackward(dx: t.da.ptr, dWeights: g, dy: dres, x: t.normA.ptr, weights: w, at: o.attention[0], shape: c.mla,
                     saved: s.attention[0], scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
     }
-    rmsNormBackward(dx: dres, dWeight: g + o.inputNorm[0], dOut: t.da.ptr, x: x, rstd: s.rstdA0.ptr,
-                    weight: w + o.inputNorm[0], rows: r, dim: d)
-    addInPlace(dx, dres, r * d)
+    c.normBackward(dx: dres, dOut: t.da, x: x, rstd: s.rstdA0, o.inputNorm[0])
+    Profiler.time(.norms, backward: true) { addInPlace(dx, dres, r * d) }
 }

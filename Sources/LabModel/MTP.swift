@@ -52,7 +52,7 @@ final class MTPHead {
             linearForward(y: c.ptr, x: cat.ptr, w: w + o.ehProj, rows: r, inFeatures: 2 * d, outFeatures: d)
             rmsNormForward(out: a.ptr, rstd: rstdA.ptr, x: c.ptr, weight: w + o.inputNorm, rows: r, dim: d, eps: eps)
             h1.ptr.update(from: c.ptr, count: r * d)
-            mlaForward(y: h1.ptr, x: a.ptr, weights: w, at: o.attention, shape: mlaShape, saved: mla, rope: model.rope,
+            mlaForward(y: h1.ptr, x: a.ptr, weights: w, at: o.attention, shape: mlaShape, saved: mla, scratch: model.mlaScratch, rope: model.rope,
                        batch: batch, seqLen: seqLen)
             rmsNormForward(out: f.ptr, rstd: rstdF.ptr, x: h1.ptr, weight: w + o.postAttnNorm, rows: r, dim: d, eps: eps)
             h2.ptr.update(from: h1.ptr, count: r * d)

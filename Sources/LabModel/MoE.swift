@@ -27,22 +27,29 @@ func moeForward(y: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>, weights
     let plan = m.plan
     // Routed experts: one GEMM per expert over its expert-sorted rows.
     Profiler.time(.experts) {
-    _ = t.gather(u, into: t.x, plan: plan, d: d)
-    t.fillRowOfSlot(plan: plan)
-    let x = SendablePointer(t.x.ptr), out = SendablePointer(t.y.ptr), h = SendablePointer(t.h.ptr)
-    let gu = SendablePointer(m.gu.ptr)
-    plan.offsets.withUnsafeBufferPointer { offsetsBuffer in
-        let offsets = SendablePointer(UnsafeMutablePointer(mutating: offsetsBuffer.baseAddress!))
-        parallelFor(s.routed) { ex in
-            let lo = offsets[ex], n = offsets[ex + 1] - lo
-            if n == 0 { return }
-            linearForward(y: gu.base + lo * 2 * f, x: x.base + lo * d, w: weights.gateUp(ex, s),
-                          rows: n, inFeatures: d, outFeatures: 2 * f, serial: true)
-            swigluForward(h: h.base + lo * f, gu: gu.base + lo * 2 * f, rows: n, hidden: f)
-            linearForward(y: out.base + lo * d, x: h.base + lo * f, w: weights.down(ex, s),
-                          rows: n, inFeatures: f, outFeatures: d, serial: true)
-        }
-    }
+        t.fillRowOfSlot(plan: plan)
+        let input = SendablePointer(UnsafeMutablePointer(mutating: u))
+        let out = SendablePointer(t.y.ptr), h = SendablePointer(t.h.ptr), gu = SendablePointer(m.gu.ptr)
+        plan.offsets.withUnsafeBufferPointer { offB in
+        plan.sortedSlots.withUnsafeBufferPointer { sortedB in
+            let offsets = SendablePointer(UnsafeMutablePointer(mutating: offB.baseAddress!))
+            let sorted = SendablePointer(UnsafeMutablePointer(mutating: sortedB.baseAddress!))
+            parallelFor(s.routed) { ex in
+                let lo = offsets[ex], hi = offsets[ex + 1], n = hi - lo
+                if n == 0 { return }
+                let x = UnsafeMutablePointer<Float>.allocate(capacity: min(n, expertChunkRows) * d)
+                defer { x.deallocate() }
+                for c in stride(from: lo, to: hi, by: expertChunkRows) {
+                    let rows = c..<min(c + expertChunkRows, hi)
+                    gatherRows(into: x, from: input.base, rows: rows, sortedSlots: sorted.base, topK: k, d: d)
+                    linearForward(y: gu.base + c * 2 * f, x: x, w: weights.gateUp(ex, s),
+                                  rows: rows.count, inFeatures: d, outFeatures: 2 * f, serial: true)
+                }
+                swigluForward(h: h.base + lo * f, gu: gu.base + lo * 2 * f, rows: n, hidden: f)
+                linearForward(y: out.base + lo * d, x: h.base + lo * f, w: weights.down(ex, s),
+                              rows: n, inFeatures: f, outFeatures: d, serial: true)
+            }
+        }}
     }
     Profiler.time(.moeCombine) { combine(y: y, u: u, weights: weights, shape: s, rows: r, plan: plan, scratch: t) }
     m.balanceLoss = 0
@@ -104,52 +111,12 @@ private func constantMix(_ a: inout [Float], u: UnsafePointer<Float>, mixWeights
 func moeBackward(du: UnsafeMutablePointer<Float>, dWeights g: UnsafeMutablePointer<Float>,
                  dy: UnsafePointer<Float>, u: UnsafePointer<Float>, weights: MoEWeights,
                  shape s: MoEShape, rows r: Int, saved m: MoESaved, scratch t: MoEScratch) {
-    let e = s.experts, d = s.d, f = s.hidden, k = s.topK
+    let e = s.experts, d = s.d
     let plan = m.plan
     let o = weights.o
     Profiler.time(.experts, backward: true) {
-    t.fillRowOfSlot(plan: plan)
-    // dOut rows and inputs gathered in expert-sorted order.
-    _ = t.gather(dy, into: t.y, plan: plan, d: d)
-    _ = t.gather(u, into: t.x, plan: plan, d: d)
-    t.dgu.zero()
-    let x = SendablePointer(t.x.ptr), dOut = SendablePointer(t.y.ptr), h = SendablePointer(t.h.ptr)
-    let gu = SendablePointer(m.gu.ptr), dgu = SendablePointer(t.dgu.ptr)
-    let dgateRow = SendablePointer(t.dgateRow.ptr)
-    let gBase = SendablePointer(g)
-    // Per routed expert, with dHu = dOut W_down (before the gate):
-    //   dgate = <dHu, h>,  dW_down += dOut^T (g*h),  dh = g*dHu,  dgu = swiglu'(dh),
-    //   dW_gateUp += dgu^T x,  dx = dgu W_gateUp  (written over the expert's dOut rows).
-    plan.offsets.withUnsafeBufferPointer { offB in
-    plan.gate.withUnsafeBufferPointer { gateB in
-    plan.sortedSlots.withUnsafeBufferPointer { sortedB in
-        let offsets = SendablePointer(UnsafeMutablePointer(mutating: offB.baseAddress!))
-        let gate = SendablePointer(UnsafeMutablePointer(mutating: gateB.baseAddress!))
-        let sorted = SendablePointer(UnsafeMutablePointer(mutating: sortedB.baseAddress!))
-        parallelFor(s.routed) { ex in
-            let lo = offsets[ex], n = offsets[ex + 1] - lo
-            if n == 0 { return }
-            let hE = h.base + lo * f, guE = gu.base + lo * 2 * f, dOutE = dOut.base + lo * d
-            let dh = UnsafeMutablePointer<Float>.allocate(capacity: n * f)
-            defer { dh.deallocate() }
-            swigluForward(h: hE, gu: guE, rows: n, hidden: f)
-            gemmSerial(transA: false, transB: false, m: n, n: f, k: d, a: dOutE, lda: d,
-                       b: weights.down(ex, s), ldb: f, beta: 0, c: dh, ldc: f)
-            for row in 0..<n {
-                let gv = gate[Int(sorted[lo + row])]
-                dgateRow[lo + row] = dot(dh + row * f, hE + row * f, f)
-                scaleSerial(dh + row * f, f, by: gv)
-                scaleSerial(hE + row * f, f, by: gv)
-            }
-            gemmSerial(transA: true, transB: false, m: d, n: f, k: n, a: dOutE, lda: d, b: hE, ldb: f,
-                       beta: 1, c: gBase.base + o.down + ex * d * f, ldc: f)
-            swigluBackward(dgu: dgu.base + lo * 2 * f, dh: dh, gu: guE, rows: n, hidden: f)
-            gemmSerial(transA: true, transB: false, m: 2 * f, n: d, k: n, a: dgu.base + lo * 2 * f, lda: 2 * f,
-                       b: x.base + lo * d, ldb: d, beta: 1, c: gBase.base + o.gateUp + ex * 2 * f * d, ldc: d)
-            gemmSerial(transA: false, transB: false, m: n, n: d, k: 2 * f, a: dgu.base + lo * 2 * f, lda: 2 * f,
-                       b: weights.gateUp(ex, s), ldb: d, beta: 0, c: dOutE, ldc: d)
-        }
-    }}}
+        t.fillRowOfSlot(plan: plan)
+        expertsBackward(dGrads: g, dy: dy, u: u, weights: weights, shape: s, plan: plan, saved: m, scratch: t)
     }
     // Per token: input gradient from its slots, gate gradients, then router probabilities.
     Profiler.time(.moeCombine, backward: true) {
@@ -241,4 +208,57 @@ private func constantExpertsBackward(du: UnsafeMutablePointer<Float>, dGrads g: 
             addInPlaceSerial(g + o.constantValue + z * d, dyRow, d, scale: gv * a[1])
         }
     }
+}
+
+/// Backward of the routed experts. Per expert, over chunks of its rows, with G = gathered dOut
+/// rows and dHu = G W_down (before the gate):
+///   dgate = <dHu, h>,  dW_down += G^T (g*h),  dh = g*dHu,  dgu = swiglu'(dh) (into the saved gu),
+///   dW_gateUp += dgu^T x,  dx = dgu W_gateUp (into the expert's rows of `t.y`).
+/// Writes `t.dgateRow` (by sorted row) and `t.y` (input gradient rows); weight gradients +=.
+private func expertsBackward(dGrads g: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, u: UnsafePointer<Float>,
+                             weights: MoEWeights, shape s: MoEShape, plan: RoutingPlan, saved m: MoESaved,
+                             scratch t: MoEScratch) {
+    let d = s.d, f = s.hidden, k = s.topK, o = weights.o
+    let input = SendablePointer(UnsafeMutablePointer(mutating: u)), dOut = SendablePointer(UnsafeMutablePointer(mutating: dy))
+    let dx = SendablePointer(t.y.ptr), h = SendablePointer(t.h.ptr), dh = SendablePointer(t.dh.ptr)
+    let gu = SendablePointer(m.gu.ptr), dgateRow = SendablePointer(t.dgateRow.ptr), grads = SendablePointer(g)
+    plan.offsets.withUnsafeBufferPointer { offB in
+    plan.gate.withUnsafeBufferPointer { gateB in
+    plan.sortedSlots.withUnsafeBufferPointer { sortedB in
+        let offsets = SendablePointer(UnsafeMutablePointer(mutating: offB.baseAddress!))
+        let gate = SendablePointer(UnsafeMutablePointer(mutating: gateB.baseAddress!))
+        let sorted = SendablePointer(UnsafeMutablePointer(mutating: sortedB.baseAddress!))
+        parallelFor(s.routed) { ex in
+            let lo = offsets[ex], hi = offsets[ex + 1], n = hi - lo
+            if n == 0 { return }
+            let hE = h.base + lo * f, guE = gu.base + lo * 2 * f, dhE = dh.base + lo * f
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(n, expertChunkRows) * d)
+            defer { buffer.deallocate() }
+            swigluForward(h: hE, gu: guE, rows: n, hidden: f)                  // recompute h
+            for c in stride(from: lo, to: hi, by: expertChunkRows) {
+                let rows = c..<min(c + expertChunkRows, hi), cn = rows.count
+                let hC = h.base + c * f, dhC = dh.base + c * f
+                gatherRows(into: buffer, from: dOut.base, rows: rows, sortedSlots: sorted.base, topK: k, d: d)
+                gemmSerial(transA: false, transB: false, m: cn, n: f, k: d, a: buffer, lda: d,
+                           b: weights.down(ex, s), ldb: f, beta: 0, c: dhC, ldc: f)
+                for (i, p) in rows.enumerated() {
+                    let gv = gate[Int(sorted[p])]
+                    dgateRow[p] = dot(dhC + i * f, hC + i * f, f)
+                    scaleSerial(dhC + i * f, f, by: gv)
+                    scaleSerial(hC + i * f, f, by: gv)
+                }
+                gemmSerial(transA: true, transB: false, m: d, n: f, k: cn, a: buffer, lda: d, b: hC, ldb: f,
+                           beta: 1, c: grads.base + o.down + ex * d * f, ldc: f)
+            }
+            swigluBackwardInPlace(gu: guE, dh: dhE, rows: n, hidden: f)       // guE now holds dgu
+            for c in stride(from: lo, to: hi, by: expertChunkRows) {
+                let rows = c..<min(c + expertChunkRows, hi)
+                gatherRows(into: buffer, from: input.base, rows: rows, sortedSlots: sorted.base, topK: k, d: d)
+                gemmSerial(transA: true, transB: false, m: 2 * f, n: d, k: rows.count, a: gu.base + c * 2 * f, lda: 2 * f,
+                           b: buffer, ldb: d, beta: 1, c: grads.base + o.gateUp + ex * 2 * f * d, ldc: d)
+            }
+            gemmSerial(transA: false, transB: false, m: n, n: d, k: 2 * f, a: guE, lda: 2 * f,
+                       b: weights.gateUp(ex, s), ldb: d, beta: 0, c: dx.base + lo * d, ldc: d)
+        }
+    }}}
 }

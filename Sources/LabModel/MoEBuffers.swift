@@ -59,45 +59,37 @@ public final class MoESaved {
 
 /// Scratch shared by every MoE of the model.
 final class MoEScratch {
-    let x, y: FloatBuffer          // [R*K, D] gathered inputs; outputs (forward) / dOut rows (backward)
-    let h, dgu: FloatBuffer        // [R*K, F], [R*K, 2F]
+    let y: FloatBuffer             // [R*K, D] expert outputs (forward) / input gradients (backward), expert-sorted
+    let h, dh: FloatBuffer         // [R*K, F] hidden activations and their gradient
     let logits: FloatBuffer        // [R, E] router logits; router-logit gradient in backward
     let dprobs: FloatBuffer        // [R, E]
     let dgateRow: FloatBuffer      // [R*K] by sorted FFN row
-    let dgateSlot: FloatBuffer     // [R*K] by slot (t*K + j)
     var rowOfSlot: [Int32]         // [R*K] sorted row of an FFN slot, -1 for zero-expert slots
     init(_ s: MoEShape, rows r: Int) {
         let slots = r * s.topK
-        x = FloatBuffer(count: slots * s.d); y = FloatBuffer(count: slots * s.d)
-        h = FloatBuffer(count: slots * s.hidden); dgu = FloatBuffer(count: slots * 2 * s.hidden)
+        y = FloatBuffer(count: slots * s.d)
+        h = FloatBuffer(count: slots * s.hidden); dh = FloatBuffer(count: slots * s.hidden)
         logits = FloatBuffer(count: r * s.experts); dprobs = FloatBuffer(count: r * s.experts)
-        dgateRow = FloatBuffer(count: slots); dgateSlot = FloatBuffer(count: slots)
+        dgateRow = FloatBuffer(count: slots)
         rowOfSlot = [Int32](repeating: -1, count: slots)
-    }
-
-    /// Fills `rowOfSlot` from the plan and gathers rows of `source` [R, D] into `into` [S, D] in
-    /// expert-sorted order. Returns S.
-    func gather(_ source: UnsafePointer<Float>, into: FloatBuffer, plan: RoutingPlan, d: Int) -> Int {
-        let ffnSlots = plan.offsets[plan.routedExperts]
-        let k = plan.topK
-        let src = UnsafeMutablePointer(mutating: source)
-        let dst = SendablePointer(into.ptr)
-        let srcP = SendablePointer(src)
-        plan.sortedSlots.withUnsafeBufferPointer { sorted in
-            let sortedP = SendablePointer(UnsafeMutablePointer(mutating: sorted.baseAddress!))
-            parallelRanges(ffnSlots, costPerItem: d) { rows in
-                for p in rows {
-                    let token = Int(sortedP[p]) / k
-                    (dst.base + p * d).update(from: srcP.base + token * d, count: d)
-                }
-            }
-        }
-        return ffnSlots
     }
 
     func fillRowOfSlot(plan: RoutingPlan) {
         let ffnSlots = plan.offsets[plan.routedExperts]
         for i in rowOfSlot.indices { rowOfSlot[i] = -1 }
         for p in 0..<ffnSlots { rowOfSlot[Int(plan.sortedSlots[p])] = Int32(p) }
+    }
+}
+
+/// Rows an expert gathers at a time into its own small buffer (so no [R*K, D] copy of the
+/// MoE input is kept): large enough for efficient GEMMs, small enough to stay in cache.
+let expertChunkRows = 256
+
+/// Copies the source rows of sorted FFN rows `rows` (token = slot / K) into `into` [rows.count, D].
+@inline(__always)
+func gatherRows(into: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, rows: Range<Int>,
+                sortedSlots: UnsafePointer<Int32>, topK k: Int, d: Int) {
+    for (i, p) in rows.enumerated() {
+        (into + i * d).update(from: source + (Int(sortedSlots[p]) / k) * d, count: d)
     }
 }

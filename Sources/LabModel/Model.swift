@@ -94,8 +94,8 @@ public final class LongCatModel {
         }
         for l in 0..<m.numLayers {
             losses.balance += layerForward(out: hidden[l + 1].ptr, x: hidden[l].ptr, context: context(layer: l, batch: batch),
-                                           saved: saved[l], mlaScratch: mlaScratch, ffnScratch: ffnScratch,
-                                           moeScratch: moeScratch)
+                                           saved: saved[l], scratch: layerScratch, mlaScratch: mlaScratch,
+                                           ffnScratch: ffnScratch, moeScratch: moeScratch)
         }
         let last = hidden[m.numLayers].ptr
         Profiler.time(.lmHeadAndLoss) {

@@ -53,4 +53,18 @@ struct SwiGLUTests {
         #expect(dgu.array.allSatisfy { $0.isFinite }, "\(dgu.array)")
         #expect(h[7] == 1e4 && abs(h[0]) < 1e-30)
     }
+
+    /// Guards against the in-place backward drifting from the accumulating one: same bits as
+    /// `swigluBackward` into a zeroed buffer, at a size with an 8-lane tail.
+    @Test("in-place backward equals the accumulating backward")
+    func inPlaceBackwardMatches() {
+        let rows = 5, F = 13
+        let gu = randomBuffer(rows * 2 * F, seed: 21), dh = randomBuffer(rows * F, seed: 22)
+        let dgu = FloatBuffer(count: rows * 2 * F)
+        swigluBackward(dgu: dgu.ptr, dh: dh.ptr, gu: gu.ptr, rows: rows, hidden: F)
+        let inPlace = clone(gu)
+        swigluBackwardInPlace(gu: inPlace.ptr, dh: dh.ptr, rows: rows, hidden: F)
+        #expect(inPlace.array == dgu.array)
+        #expect(dh.count == rows * F && gu.count == rows * 2 * F)
+    }
 }

@@ -45,4 +45,24 @@ struct ModelGradientTests {
         #expect(r.checked > 80, "\(r)")
         #expect(r.worst < 0.05, "\(r)")
     }
+
+    /// Experts with more rows than one gather chunk (`expertChunkRows`), so the chunked
+    /// gradient accumulation of the expert weights is exercised.
+    @Test("Experts larger than one chunk")
+    func chunkedExpertGradients() {
+        var c = tinyConfig(mtp: 0, zLoss: 0, balance: 0)
+        c.model.numLayers = 1
+        c.model.nRoutedExperts = 2
+        c.model.zeroExpertNum = 1
+        c.model.moeTopk = 2
+        c.controller.targetFfnExperts = 0
+        let b = TinyBatch(c, batch: 2, seqLen: 300)
+        b.pass(train: false)
+        let plan = b.model.saved[0].moe.plan
+        #expect((0..<2).contains { plan.load(expert: $0) > expertChunkRows }, "no expert exceeds one chunk")
+        let r = checkModelGradients(b, perTensor: 3)
+        print("gradient check: \(r)")
+        #expect(r.checked > 40, "\(r)")
+        #expect(r.worst < 0.05, "\(r)")
+    }
 }
