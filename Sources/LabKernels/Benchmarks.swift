@@ -39,3 +39,19 @@ public func checkSgemmAgainstReference(size: Int) -> Float {
     for i in 0..<fast.count { worst = max(worst, abs(fast[i] - slow[i])) }
     return worst
 }
+
+/// A BLAS kernel that computes wrong products (an older OpenBLAS on a CPU it misreads can).
+public struct BLASCheckError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Checks the BLAS kernel in use against the plain loop on a small odd-sized product (well
+/// under a millisecond) and returns its name; run once at start-up of every command that trains.
+public func verifiedBLASKernel() throws -> String {
+    let error = checkSgemmAgainstReference(size: 67)
+    guard error < 1e-3 else {
+        throw BLASCheckError(description: "OpenBLAS kernel \(blasKernelName) disagrees with the plain loop (max error \(error)); "
+            + "set OPENBLAS_CORETYPE to a kernel this CPU supports (e.g. Haswell) and rerun `longcat-lab doctor`")
+    }
+    return blasKernelName
+}

@@ -36,7 +36,7 @@ struct BenchCommand: ParsableCommand {
         var cfg = try LabConfig.load(path: config, overrides: overrides)
         cfg.train.threads = threads
         LabThreads.set(threads)
-        print("kernel \(blasKernelName), \(LabThreads.count) threads; measuring sgemm...")
+        print("kernel \(try verifiedBLASKernel()) (checked against the plain loop), \(LabThreads.count) threads; measuring sgemm...")
         let sgemm = measureSgemmGFlops(size: 1024, repeats: 5)
         let dbPath = NSTemporaryDirectory() + "longcat-bench-\(getpid()).sqlite"
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dbPath + s) } }

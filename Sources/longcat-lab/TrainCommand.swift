@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LabConfig
+import LabKernels
 import LabTraining
 
 struct TrainCommand: ParsableCommand {
@@ -69,7 +70,9 @@ struct TrainCommand: ParsableCommand {
         options.record = !noRecord
         options.verbose = !quiet
         options.stopAfterStep = stopAfter
-        print("run \(runName): \(cfg.model.numLayers) layers, d \(cfg.model.hiddenSize), N \(cfg.model.nRoutedExperts) + Z \(cfg.model.zeroExpertNum), top-\(cfg.model.moeTopk), \(cfg.train.steps) steps of \(cfg.train.batchSize)x\(cfg.train.seqLen) tokens")
+        LabThreads.set(cfg.train.threads)
+        let kernel = try verifiedBLASKernel()
+        print("run \(runName): \(cfg.model.numLayers) layers, d \(cfg.model.hiddenSize), N \(cfg.model.nRoutedExperts) + Z \(cfg.model.zeroExpertNum), top-\(cfg.model.moeTopk), \(cfg.train.steps) steps of \(cfg.train.batchSize)x\(cfg.train.seqLen) tokens; BLAS \(kernel) kernel (checked), \(LabThreads.count) threads")
         let trainer = try Trainer(config: cfg, options: options)
         let s = try trainer.run()
         var lines = ["run \(s.runName): \(s.interrupted ? "interrupted" : "finished") after \(s.steps) steps in \(formatDuration(s.wallSeconds))"]
