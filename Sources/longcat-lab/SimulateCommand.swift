@@ -1,0 +1,56 @@
+import ArgumentParser
+import LabConfig
+import LabSimulation
+
+/// `longcat-lab simulate`: questions of scale answered without training a model.
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Simulate the bias controllers or the expert-parallel overlap at the paper's scale.",
+        subcommands: [OverlapSubcommand.self])
+}
+
+/// `longcat-lab simulate overlap`: one decoding step and one training micro-batch of every
+/// layer on a cluster, conventional layouts against ScMoE's overlap, calibrated on the paper.
+struct OverlapSubcommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "overlap",
+        abstract: "Model per-layer time and non-overlapped all-to-all share, conventional vs ScMoE.",
+        discussion: """
+            Fits the model's rates to the paper's per-layer decoding times, reproduces its
+            LongCat-Flash vs DeepSeek-V3 comparison, then tabulates every strategy for the
+            release (or --preset) in decoding and training, each table with its assumptions.
+            Examples:
+              longcat-lab simulate overlap
+              longcat-lab simulate overlap --set decode.expert_load=lognormal:0.3 --set training.link_gbps=40
+            Keys: model.ffn_experts_per_token, and decode.KEY / training.KEY with KEY one of
+            \(OverlapSettings.keys.joined(separator: ", ")).
+            """)
+
+    @Option(help: "Architecture: longcat-flash (the release) or deepseek-v3.")
+    var preset = "longcat-flash"
+
+    @Option(name: .customLong("set"), help: "Override an assumption, e.g. --set decode.link_gbps=40 (repeatable).")
+    var overrides: [String] = []
+
+    func run() throws {
+        let settings = try OverlapSettings(overrides: overrides)
+        var arch: MoEArchitecture
+        switch preset {
+        case "longcat-flash": arch = .longcatFlash
+        case "deepseek-v3": arch = .deepSeekV3
+        default: throw ValidationError("--preset \(preset): unknown; allowed: longcat-flash, deepseek-v3")
+        }
+        if let ke = settings.ffnExpertsPerToken {
+            guard ke <= Double(arch.model.moeTopk) else {
+                throw ValidationError("model.ffn_experts_per_token = \(ke) exceeds K = \(arch.model.moeTopk)")
+            }
+            arch.ffnExpertsPerToken = ke
+        }
+        let study = try OverlapStudy(architecture: arch,
+                                     adjustDecode: { try settings.applyDecode(to: &$0) },
+                                     adjustTraining: { try settings.applyTraining(to: &$0) },
+                                     calibrateTraining: !settings.trainingLinkGiven)
+        print(study.markdown, terminator: "")
+    }
+}
