@@ -1,1 +1,0 @@
-// LabRecords: see docs/ARCHITECTURE.md.
