@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import LabConfig
+import LabRecords
 import LabSimulation
 
 /// `longcat-lab simulate`: questions of scale answered without training a model.
@@ -33,8 +35,35 @@ struct OverlapSubcommand: ParsableCommand {
     @Option(name: .customLong("set"), help: "Override an assumption, e.g. --set decode.link_gbps=40 (repeatable).")
     var overrides: [String] = []
 
+    @Option(name: .customLong("loads-from"), help: "Records database whose expert_steps set the expert load of both phases (with --run).")
+    var loadsFrom: String?
+
+    @Option(name: .customLong("run"), help: "Run in --loads-from to take expert loads from.")
+    var runName: String?
+
+    @Option(help: "MoE layer of the recorded run.")
+    var layer = 0
+
+    @Option(help: "Last step to read (default: the run's last step).")
+    var step: Int?
+
+    @Option(name: .customLong("load-steps"), help: "Recorded steps to sum, counting back from --step.")
+    var loadSteps = 1
+
     func run() throws {
         let settings = try OverlapSettings(overrides: overrides)
+        var recorded: ExpertLoadModel?
+        switch (loadsFrom, runName) {
+        case (nil, nil): recorded = nil
+        case (let path?, let name?):
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ValidationError("--loads-from \(path): no such records database")
+            }
+            let store = try RecordStore(path: path)
+            defer { store.close() }
+            recorded = try .recorded(store: store, run: name, layer: layer, step: step, steps: loadSteps)
+        default: throw ValidationError("--loads-from and --run go together")
+        }
         var arch: MoEArchitecture
         switch preset {
         case "longcat-flash": arch = .longcatFlash
@@ -48,8 +77,14 @@ struct OverlapSubcommand: ParsableCommand {
             arch.ffnExpertsPerToken = ke
         }
         let study = try OverlapStudy(architecture: arch,
-                                     adjustDecode: { try settings.applyDecode(to: &$0) },
-                                     adjustTraining: { try settings.applyTraining(to: &$0) },
+                                     adjustDecode: { a in
+                                         if let recorded { a.expertLoad = recorded }
+                                         try settings.applyDecode(to: &a)
+                                     },
+                                     adjustTraining: { a in
+                                         if let recorded { a.expertLoad = recorded }
+                                         try settings.applyTraining(to: &a)
+                                     },
                                      calibrateTraining: !settings.trainingLinkGiven)
         print(study.markdown, terminator: "")
     }

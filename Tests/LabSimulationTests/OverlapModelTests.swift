@@ -1,3 +1,5 @@
+import Foundation
+import LabRecords
 import LabConfig
 import Testing
 @testable import LabSimulation
@@ -119,5 +121,35 @@ import Testing
         #expect(abs(share[.sequential]! - 0.253) < 0.001)
         #expect(share[.scmoe]! < share[.sharedOverlap]! && share[.sharedOverlap]! < share[.sequential]!)
         #expect(study.markdown.contains("link_gbps"))
+    }
+}
+
+/// Expert loads read back from a records database.
+@Suite struct RecordedExpertLoadTests {
+    /// The overlap model takes the FFN experts' loads of one layer from `expert_steps`, summed
+    /// over the last steps, leaving zero experts out (they occupy no device).
+    @Test func recordedLoadsComeFromExpertStepsWithoutZeroExperts() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("overlap-loads-\(getpid()).db").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let store = try RecordStore(path: path)
+        let run = try store.beginRun(RunInfo(name: "r", configTOML: "", configHash: "", seed: 1, threads: 1, kind: .simulation))
+        for step in 0..<3 {
+            // Layer 0: experts 0-3 with loads step+1, 1, 1, 1; zero expert 4 with a huge load.
+            let loads = [step + 1, 1, 1, 1, 1000]
+            let experts = loads.enumerated().map { e, n in
+                ExpertStepRow(step: step, layer: 0, expert: e, isZero: e == 4, tokens: n, loadShare: 0, bias: 0,
+                              pTerm: 0, iTerm: 0, dTerm: 0, meanGate: 0)
+            }
+            let row = StepRow(step: step, tokensSeen: 0, loss: .nan, lmLoss: .nan, balanceLoss: 0, zLoss: 0, mtpLoss: nil,
+                              lr: 0, gradNorm: 0, stepMs: 0, tokensPerS: 0)
+            try store.record(StepRecord(runID: run, step: row, experts: experts))
+        }
+        // Last two steps: expert 0 has 3 + 2 = 5, the others 2 each; 4 groups (gcd(4, 128)).
+        let model = try ExpertLoadModel.recorded(store: store, run: "r", layer: 0, steps: 2)
+        guard case .recorded(let loads, _) = model else { Issue.record("not recorded"); return }
+        #expect(loads == [5, 2, 2, 2])
+        #expect(try model.busiestDeviceFactor(routedExperts: 512, expertParallel: 128) == 5 / (11.0 / 4))
+        #expect(throws: SimulationError.self) { try ExpertLoadModel.recorded(store: store, run: "missing", layer: 0) }
+        #expect(throws: SimulationError.self) { try ExpertLoadModel.recorded(store: store, run: "r", layer: 3) }
     }
 }
