@@ -1,0 +1,241 @@
+// Expert-bias controllers (LONGCAT.md section 4): the bias only chooses experts; these rules
+// move it between steps from the observed loads.
+//
+// Dimension letters: N FFN experts (ids 0..<N), Z zero experts (ids N..<N+Z), E = N + Z,
+// K top-k slots per token, K_e target mean FFN experts per token, T_all tokens observed.
+import LabConfig
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `controller.kind`.
+public enum ControllerKind: String, Sendable, CaseIterable {
+    /// Positional PID on the FFN experts' share error; the paper's rule is kp = 0, ki = mu, kd = 0.
+    case pid
+    /// Loss-free balancing: b_i += gamma * sign(mean load - load_i) over all E experts.
+    case sign
+    /// Bias fixed at 0.
+    case none
+}
+
+/// `controller.gain_schedule`: the factor c(t) that multiplies every gain at update step t.
+public enum GainSchedule: String, Sendable, CaseIterable {
+    case constant, linear, cosine
+
+    /// c(t), from 1 at t = 0 to `finalRatio` at t >= totalSteps (1 throughout when
+    /// totalSteps <= 0 or the schedule is constant).
+    public func factor(step t: Int, totalSteps: Int, finalRatio r: Double) -> Double {
+        if self == .constant || totalSteps <= 0 { return 1 }
+        let x = min(max(Double(t) / Double(totalSteps), 0), 1)
+        switch self {
+        case .constant: return 1
+        case .linear: return 1 + (r - 1) * x
+        case .cosine: return r + (1 - r) * 0.5 * (1 + cos(Double.pi * x))
+        }
+    }
+}
+
+/// Sets the expert bias from observed loads with the rule `config.kind` names.
+///
+/// Use: `observe` each routed batch (loads accumulate), then `step(t)` once per training step;
+/// it updates when `t % updateInterval == 0` (or when `updateInterval` steps have passed
+/// since the last update, should a multiple be skipped) and clears the accumulated loads.
+///
+/// **pid** (FFN experts i < N; zero experts' bias stays exactly 0):
+/// ```
+/// e_i(t) = (K_e / K) * (1 / N) - T_i / (K * T_all)          target share minus actual share
+/// I_i(t) = clamp(I_i(t-1) + ki * c(t) * e_i(t))             |I| <= integral_clamp when > 0
+/// b_i(t) = kp * c(t) * e_i(t) + I_i(t) + kd * c(t) * (e_i(t) - e_i(t-1))
+/// ```
+/// The integral accumulates ki(t) * e(t) rather than ki(t) * sum e, so a decaying mu means
+/// the increment mu(t) * e(t): with kp = kd = 0 the bias equals the paper's incremental rule
+/// b_i += mu(t) * e_i(t) exactly (a decaying gain never rescales past increments). The
+/// integral is kept in Double; the bias used for routing is its Float rounding. The first
+/// update has no previous error, so its D term is 0 (no derivative kick).
+///
+/// **sign** (all E experts, toward uniform load): `b_i += gamma * c(t) * sign(mean - load_i)`,
+/// kept as the I term (clamped like pid's when integral_clamp > 0); `error` holds the uniform
+/// share minus the actual share, 1/E - T_i / (K * T_all).
+///
+/// **none**: the bias stays 0.
+public struct BiasController: Sendable {
+    public let config: ControllerConfig
+    public let kind: ControllerKind
+    public let schedule: GainSchedule
+    /// N, Z, K as routed.
+    public let routedExperts: Int
+    public let zeroExperts: Int
+    public let topK: Int
+    /// Training length for the gain schedule.
+    public let totalSteps: Int
+    /// K_e resolved (a configured 0 means K).
+    public let targetFfnExperts: Double
+
+    /// `[E]` bias for routing.
+    public private(set) var bias: [Float]
+    /// `[E]` the terms of the last update (0 where unused); bias = pTerm + iTerm + dTerm.
+    public private(set) var pTerm: [Float]
+    public private(set) var iTerm: [Float]
+    public private(set) var dTerm: [Float]
+    /// `[E]` the error of the last update (0 where unused).
+    public private(set) var error: [Float]
+    /// The controller's memory: integral, previous error, loads waiting for the next update.
+    public private(set) var state: State
+
+    /// Everything an update depends on, for checkpoints (`restore`).
+    public struct State: Sendable, Equatable {
+        /// `[E]` the I term in Double.
+        public var integral: [Double]
+        /// `[E]` the last update's error; nil before the first update.
+        public var previousError: [Double]?
+        /// `[E]` slots per expert observed since the last update, and the tokens they came from.
+        public var pendingLoads: [Int]
+        public var pendingTokens: Int
+        /// Step of the last update, nil before the first.
+        public var lastUpdateStep: Int?
+    }
+
+    /// Validates `config` against the model shape and starts with bias 0.
+    /// Throws `RoutingError` naming the key, value and allowed range of a bad setting.
+    public init(config: ControllerConfig, routedExperts N: Int, zeroExperts Z: Int, topK K: Int,
+                totalSteps: Int) throws {
+        try validateRoutingShape(routedExperts: N, zeroExperts: Z, topK: K)
+        guard let kind = ControllerKind(rawValue: config.kind) else {
+            throw RoutingError("controller.kind = \"\(config.kind)\" is unknown; allowed: "
+                + ControllerKind.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard let schedule = GainSchedule(rawValue: config.gainSchedule) else {
+            throw RoutingError("controller.gain_schedule = \"\(config.gainSchedule)\" is unknown; "
+                + "allowed: " + GainSchedule.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard config.updateInterval >= 1 else {
+            throw RoutingError("controller.update_interval = \(config.updateInterval) is out of "
+                + "range: it must be at least 1")
+        }
+        for (key, value) in [("integral_clamp", config.integralClamp), ("gain_final_ratio", config.gainFinalRatio)]
+        where !(value.isFinite && value >= 0) {
+            throw RoutingError("controller.\(key) = \(value) is out of range: it must be finite and >= 0")
+        }
+        for (key, value) in [("kp", config.kp), ("ki", config.ki), ("kd", config.kd), ("gamma", config.gamma)]
+        where !value.isFinite {
+            throw RoutingError("controller.\(key) = \(value) must be a finite number")
+        }
+        guard totalSteps >= 0 else {
+            throw RoutingError("controller: total steps = \(totalSteps) must be >= 0 (train.steps)")
+        }
+        targetFfnExperts = try resolveTargetFfnExperts(config.targetFfnExperts, routedExperts: N,
+                                                       zeroExperts: Z, topK: K)
+        self.config = config
+        self.kind = kind
+        self.schedule = schedule
+        routedExperts = N; zeroExperts = Z; topK = K
+        self.totalSteps = totalSteps
+        let E = N + Z
+        bias = Array(repeating: 0, count: E)
+        pTerm = bias; iTerm = bias; dTerm = bias; error = bias
+        state = State(integral: Array(repeating: 0, count: E), previousError: nil,
+                      pendingLoads: Array(repeating: 0, count: E), pendingTokens: 0, lastUpdateStep: nil)
+    }
+
+    /// E = N + Z.
+    public var experts: Int { routedExperts + zeroExperts }
+
+    /// Adds a routed batch's loads to those awaiting the next update.
+    /// - Precondition: the plan was routed with this controller's N, Z and K.
+    public mutating func observe(plan: RoutingPlan) {
+        precondition(plan.routedExperts == routedExperts && plan.zeroExperts == zeroExperts
+                     && plan.topK == topK, "BiasController.observe: plan shape differs from the controller's")
+        for e in 0..<experts { state.pendingLoads[e] += plan.load(expert: e) }
+        state.pendingTokens += plan.tokens
+    }
+
+    /// Adds counted loads (`[E]` slots per expert) from `tokens` tokens, e.g. a `LoadCounter`'s.
+    public mutating func observe(loads: UnsafePointer<Int>, tokens: Int) {
+        for e in 0..<experts { state.pendingLoads[e] += loads[e] }
+        state.pendingTokens += tokens
+    }
+
+    /// `observe(loads:tokens:)` for 32-bit counts.
+    public mutating func observe(loads: UnsafePointer<Int32>, tokens: Int) {
+        for e in 0..<experts { state.pendingLoads[e] += Int(loads[e]) }
+        state.pendingTokens += tokens
+    }
+
+    /// Adds a `LoadCounter`'s counts (the caller resets the counter).
+    public mutating func observe(counter: LoadCounter) {
+        counter.loads.withUnsafeBufferPointer { observe(loads: $0.baseAddress!, tokens: counter.tokens) }
+    }
+
+    /// Updates the bias if step `t` is due and loads were observed; clears the loads when due.
+    /// Returns whether the bias was updated (never for kind none).
+    @discardableResult
+    public mutating func step(_ t: Int) -> Bool {
+        let interval = config.updateInterval
+        let due = t % interval == 0 || state.lastUpdateStep.map { t - $0 >= interval } == true
+        guard due, state.pendingTokens > 0 else { return false }
+        let c = schedule.factor(step: t, totalSteps: totalSteps, finalRatio: config.gainFinalRatio)
+        switch kind {
+        case .pid: updatePID(gainFactor: c)
+        case .sign: updateSign(gainFactor: c)
+        case .none: break
+        }
+        for e in 0..<experts { state.pendingLoads[e] = 0 }
+        state.pendingTokens = 0
+        state.lastUpdateStep = t
+        return kind != .none
+    }
+
+    /// Restores a checkpointed `state` and recomputes nothing else: `bias` is set from
+    /// `bias` (the routing bias saved with it). Throws when a length differs from E.
+    public mutating func restore(_ saved: State, bias savedBias: [Float]) throws {
+        let E = experts
+        guard saved.integral.count == E, saved.pendingLoads.count == E, savedBias.count == E,
+              saved.previousError.map({ $0.count == E }) ?? true else {
+            throw RoutingError("controller checkpoint: state vectors must have N + Z = \(E) entries")
+        }
+        state = saved
+        bias = savedBias
+    }
+
+    private func clampIntegral(_ x: Double) -> Double {
+        let limit = config.integralClamp
+        return limit > 0 ? min(max(x, -limit), limit) : x
+    }
+
+    private mutating func updatePID(gainFactor c: Double) {
+        let N = routedExperts, K = Double(topK), tAll = Double(state.pendingTokens)
+        let kp = config.kp * c, ki = config.ki * c, kd = config.kd * c
+        let hadPrevious = state.previousError != nil
+        if !hadPrevious { state.previousError = Array(repeating: 0, count: experts) }
+        for i in 0..<N {
+            let load = Double(state.pendingLoads[i])
+            let e = (targetFfnExperts / K) * (1 / Double(N)) - load / (K * tAll)
+            let integral = clampIntegral(state.integral[i] + ki * e)
+            let p = kp * e
+            let d = hadPrevious ? kd * (e - state.previousError![i]) : 0
+            state.integral[i] = integral
+            state.previousError![i] = e
+            pTerm[i] = Float(p); iTerm[i] = Float(integral); dTerm[i] = Float(d)
+            error[i] = Float(e)
+            bias[i] = Float(p + integral + d)
+        }
+    }
+
+    private mutating func updateSign(gainFactor c: Double) {
+        let E = experts, K = Double(topK), tAll = Double(state.pendingTokens)
+        let total = state.pendingLoads.reduce(0, +)
+        let gamma = config.gamma * c
+        for i in 0..<E {
+            let load = state.pendingLoads[i]
+            // sign(mean - load_i) with mean = total / E, compared in integers.
+            let direction: Double = total > load * E ? 1 : (total < load * E ? -1 : 0)
+            let integral = clampIntegral(state.integral[i] + gamma * direction)
+            state.integral[i] = integral
+            iTerm[i] = Float(integral)
+            error[i] = Float(1 / Double(E) - Double(load) / (K * tAll))
+            bias[i] = Float(integral)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// LabRouting: see docs/ARCHITECTURE.md.

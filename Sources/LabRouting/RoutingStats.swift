@@ -1,0 +1,92 @@
+// Load statistics of one layer's routing, computed from a plan in one pass, apart from
+// routing so that a training step can skip them.
+//
+// Dimension letters: T tokens, N FFN experts (ids 0..<N), Z zero experts (ids N..<N+Z),
+// E = N + Z, K top-k slots per token.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Per-layer routing statistics; reusable storage (`compute` allocates only when the shape
+/// changes).
+public struct RoutingStats: Sendable {
+    /// Share of the T*K slots taken by zero experts.
+    public private(set) var zeroExpertShare = 0.0
+    /// Mean and population standard deviation (divide by T) across tokens of the number of FFN
+    /// experts a token uses.
+    public private(set) var ffnExpertsMean = 0.0
+    public private(set) var ffnExpertsStd = 0.0
+    /// `[K+1]` tokens that use exactly c FFN experts.
+    public private(set) var ffnHistogram: [Int] = []
+    /// `[E]` slots routed to each expert (a token counts once per expert; it picks distinct ones).
+    public private(set) var tokens: [Int] = []
+    /// `[E]` tokens_i / (T*K); sums to 1.
+    public private(set) var loadShare: [Double] = []
+    /// `[E]` mean gate over the slots routed to expert i (0 when none).
+    public private(set) var meanGate: [Double] = []
+    /// MaxVio over the FFN experts: (max_i load_i - mean) / mean, mean over i < N; 0 when no
+    /// token reached an FFN expert.
+    public private(set) var maxVio = 0.0
+    /// Mean over tokens of the entropy of p (nats); NaN when `compute` got no probabilities.
+    public private(set) var routerEntropy = Double.nan
+
+    public init() {}
+
+    /// Fills every statistic from `plan`, and the router entropy from `probs` `[T, E]` when
+    /// given (the one part costing T*E logarithms).
+    public mutating func compute(plan: RoutingPlan, probs: UnsafePointer<Float>?) {
+        let T = plan.tokens, K = plan.topK, N = plan.routedExperts, E = plan.experts
+        resize(&ffnHistogram, K + 1, 0)
+        resize(&tokens, E, 0)
+        resize(&loadShare, E, 0)
+        resize(&meanGate, E, 0)
+        for c in 0...K { ffnHistogram[c] = 0 }
+        let slots = Double(T * K)
+
+        // Per token: FFN-expert count histogram, its moments.
+        var sum = 0.0, sumSquares = 0.0
+        for t in 0..<T {
+            let c = Int(plan.ffnCount[t])
+            ffnHistogram[c] += 1
+            sum += Double(c)
+            sumSquares += Double(c * c)
+        }
+        ffnExpertsMean = T > 0 ? sum / Double(T) : 0
+        ffnExpertsStd = T > 0 ? max(sumSquares / Double(T) - ffnExpertsMean * ffnExpertsMean, 0).squareRoot() : 0
+
+        // Per expert: loads from the offsets, gates over its slots.
+        var ffnSlots = 0, ffnMax = 0
+        for e in 0..<E {
+            let range = plan.offsets[e]..<plan.offsets[e + 1]
+            var gates = 0.0
+            for k in range { gates += Double(plan.gate[Int(plan.sortedSlots[k])]) }
+            tokens[e] = range.count
+            loadShare[e] = slots > 0 ? Double(range.count) / slots : 0
+            meanGate[e] = range.isEmpty ? 0 : gates / Double(range.count)
+            if e < N {
+                ffnSlots += range.count
+                ffnMax = max(ffnMax, range.count)
+            }
+        }
+        zeroExpertShare = slots > 0 ? Double(T * K - ffnSlots) / slots : 0
+        let ffnMean = Double(ffnSlots) / Double(N)
+        maxVio = ffnMean > 0 ? (Double(ffnMax) - ffnMean) / ffnMean : 0
+
+        routerEntropy = .nan
+        if let probs {
+            var entropy = 0.0
+            for t in 0..<T {
+                var h = 0.0
+                for i in 0..<E {
+                    let p = Double(probs[t * E + i])
+                    if p > 0 { h -= p * log(p) }
+                }
+                entropy += h
+            }
+            routerEntropy = T > 0 ? entropy / Double(T) : 0
+        }
+    }
+}
