@@ -113,13 +113,18 @@ import Testing
         }
     }
 
-    /// Training: with the link fitted so that the conventional layer exposes the paper's 25.3%,
-    /// ScMoE exposes less (the paper: 8.4%), and the shared-overlap layer lies between.
+    /// Training: with the link fitted so that a conventional layer exposes the paper's 25.3%,
+    /// ScMoE exposes less. If the baseline overlapped the dense FFN beside the MoE (the
+    /// shared-overlap reading), the model's ScMoE figure lands within 2 points of the paper's
+    /// 8.4%; with nothing overlapped in the baseline it hides nearly everything.
     @Test func scmoeHidesTrainingCommunication() throws {
         let study = try OverlapStudy()
-        let share = Dictionary(uniqueKeysWithValues: study.trainingRows.map { ($0.strategy, $0.exposedCommunicationShare) })
-        #expect(abs(share[.sequential]! - 0.253) < 0.001)
-        #expect(share[.scmoe]! < share[.sharedOverlap]! && share[.sharedOverlap]! < share[.sequential]!)
+        #expect(study.training.map(\.baseline) == [.sequential, .sharedOverlap])
+        for fit in study.training {
+            #expect(abs(fit.share(fit.baseline!)! - 0.253) < 0.001)
+            #expect(fit.share(.scmoe)! < fit.share(.sharedOverlap)! && fit.share(.sharedOverlap)! <= fit.share(.sequential)!)
+        }
+        #expect(abs(study.training[1].share(.scmoe)! - 0.084) < 0.02)
         #expect(study.markdown.contains("link_gbps"))
     }
 }
