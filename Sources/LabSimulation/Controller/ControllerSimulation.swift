@@ -57,11 +57,13 @@ public struct ControllerSimulation {
         var loads: [Int]       // [E] slots this step
         var gateSums: [Double] // [E]
 
-        /// Moves the router one step, routes the drawn distinct tokens `ids` with the current
-        /// bias, chunk by chunk, and counts each choice `counts[id]` times. Adds each token's FFN
+        /// Training step t of this layer: moves the router, routes the drawn distinct tokens
+        /// `ids` with the current bias, chunk by chunk, counts each choice `counts[id]` times,
+        /// then lets the controller observe the B tokens' loads and update. Adds each token's FFN
         /// experts to `totalFfn`.
-        mutating func step(_ tokens: TokenPopulation, ids: [Int32], counts: [Int32], totalFfn: inout [Int32],
-                           zeroOffset: Double, gateScale: Float, random: inout SimulationRandom) -> StepStats {
+        mutating func step(_ t: Int, _ tokens: TokenPopulation, ids: [Int32], counts: [Int32], batchTokens B: Int,
+                           totalFfn: inout [Int32], zeroOffset: Double, gateScale: Float,
+                           random: inout SimulationRandom) -> StepStats {
             router.advance(zeroOffset: zeroOffset, random: &random)
             let (N, Z, K) = (controller.routedExperts, controller.zeroExperts, controller.topK)
             for e in loads.indices { loads[e] = 0; gateSums[e] = 0 }
@@ -94,6 +96,8 @@ public struct ControllerSimulation {
                     sums.add(ffnExperts: f, weight: weight, entropy: Double(entropy[r]))
                 }
             }
+            loads.withUnsafeBufferPointer { controller.observe(loads: $0.baseAddress!, tokens: B) }
+            controller.step(t)
             return sums.stats(loads: loads, routedExperts: N, topK: K)
         }
     }
@@ -148,10 +152,8 @@ public struct ControllerSimulation {
             let zeroOffset = s.zeroOffsetStart + (s.zeroOffsetEnd - s.zeroOffsetStart) * fraction
             var layerRows: [LayerStepRow] = []
             for l in 0..<S {
-                let stats = layers[l].step(tokens, ids: drawn, counts: counts, totalFfn: &totalFfn,
+                let stats = layers[l].step(t, tokens, ids: drawn, counts: counts, batchTokens: B, totalFfn: &totalFfn,
                                            zeroOffset: zeroOffset, gateScale: gateScale, random: &random)
-                layers[l].loads.withUnsafeBufferPointer { layers[l].controller.observe(loads: $0.baseAddress!, tokens: B) }
-                layers[l].controller.step(t)
                 ffnMean[l].append(stats.mean); ffnStd[l].append(stats.std)
                 maxVio[l].append(stats.maxVio); zeroShare[l].append(stats.zeroShare)
                 layerRows.append(LayerStepRow(step: t, layer: l, zeroExpertShare: stats.zeroShare, ffnExpertsMean: stats.mean,
