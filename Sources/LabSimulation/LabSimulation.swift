@@ -1,1 +1,0 @@
-// LabSimulation: see docs/ARCHITECTURE.md.
