@@ -14,8 +14,9 @@ public struct TokenBatch: Sendable, Equatable {
     /// Ids must lie in `0..<vocabSize`.
     public init(text: String, path: String, vocabSize: Int) throws {
         var rows: [[Int32]] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+        // "\r\n" is one Character in Swift, and a newline.
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             if fields.isEmpty { continue }
             var row: [Int32] = []
             row.reserveCapacity(fields.count)

@@ -22,9 +22,9 @@ func temporaryDirectory(_ label: String = "interchange") -> String {
     return dir
 }
 
-/// A tiny exportable lab config: zero experts, both MLA scales, s != 1; `extra` TOML lines
-/// go into `[model]`.
-func tinyExportConfig(_ extra: String = "") -> LabConfig {
+/// A tiny exportable lab config: zero experts, both MLA scales, s != 1; `overrides` as with
+/// `--set` (e.g. "model.layout=sequential").
+func tinyExportConfig(_ overrides: String...) -> LabConfig {
     let text = """
         [model]
         vocab_size = 20
@@ -41,11 +41,10 @@ func tinyExportConfig(_ extra: String = "") -> LabConfig {
         zero_expert_num = 2
         moe_topk = 3
         routed_scaling_factor = 1.5
-        \(extra)
         [train]
         seq_len = 8
         """
-    return try! LabConfig.parse(text: text, file: "tiny-export.toml", overrides: [])
+    return try! LabConfig.parse(text: text, file: "tiny-export.toml", overrides: overrides)
 }
 
 /// A model of `config` with random weights (seeded) and random non-zero routing biases.
