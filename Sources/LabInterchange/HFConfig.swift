@@ -90,12 +90,27 @@ public struct HFConfig: Decodable, Equatable, Sendable {
             return try JSONDecoder().decode(HFConfig.self, from: data)
         } catch let DecodingError.typeMismatch(type, context) {
             throw InterchangeError("\(path): '\(keyPath(context))' must be \(describe(type))")
-        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
-            throw InterchangeError("\(path): '\(keyPath(context))' has a value of the wrong kind (\(context.debugDescription))")
         } catch {
+            // A fraction or an out-of-range number where an integer belongs surfaces as corrupt
+            // data without a key; find the key.
+            if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+                for key in integerKeys {
+                    guard let value = object[key.rawValue], let number = value as? NSNumber else { continue }
+                    if Int(exactly: number) == nil {
+                        throw InterchangeError("\(path): '\(key.rawValue)' must be an integer, got \(value)")
+                    }
+                }
+            }
             throw InterchangeError("\(path): not a JSON object of config fields (\(error))")
         }
     }
+
+    /// The fields that hold integers.
+    static let integerKeys: [CodingKeys] = [
+        .vocabSize, .hiddenSize, .numLayers, .numHiddenLayers, .numAttentionHeads, .numKeyValueHeads, .qLoraRank,
+        .kvLoraRank, .qkNopeHeadDim, .qkRopeHeadDim, .headDim, .qkHeadDim, .vHeadDim, .ffnHiddenSize,
+        .expertFfnHiddenSize, .nRoutedExperts, .zeroExpertNum, .moeTopk, .maxPositionEmbeddings,
+    ]
 
     private static func keyPath(_ c: DecodingError.Context) -> String {
         c.codingPath.map(\.stringValue).joined(separator: ".")

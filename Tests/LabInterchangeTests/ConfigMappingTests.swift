@@ -83,6 +83,8 @@ struct ConfigMappingTests {
             ("rope_scaling.rope_type = \"linear\"", { $0["rope_scaling"] = ["type": "linear"] }),
             ("missing (or null) size fields: hidden_size, moe_topk", { $0["hidden_size"] = nil; $0["moe_topk"] = NSNull() }),
             ("'hidden_size' must be an integer", { $0["hidden_size"] = "16" }),
+            ("'num_layers' must be an integer, got 2.5", { $0["num_layers"] = 2.5 }),
+            ("'vocab_size' must be an integer, got 1e+30", { $0["vocab_size"] = 1e30 }),
             ("'rms_norm_eps' must be a number", { $0["rms_norm_eps"] = [1] }),
             ("n_routed_experts = -3", { $0["n_routed_experts"] = -3 }),
             ("GiB in float32", { $0["vocab_size"] = 1 << 24; $0["hidden_size"] = 1 << 12 }),
