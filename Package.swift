@@ -36,11 +36,13 @@ let package = Package(
                 dependencies: ["LabModel", "LabData", "LabRecords", "LabConfig", "LabRouting", "LabKernels", "LabSafetensors"],
                 swiftSettings: fast),
         .target(name: "LabSimulation", dependencies: ["LabConfig", "LabRouting", "LabRecords"], swiftSettings: fast),
+        .target(name: "LabInterchange",
+                dependencies: ["LabConfig", "LabModel", "LabSafetensors", "LabTraining", "LabRecords"]),
         .executableTarget(
             name: "longcat-lab",
             dependencies: [
                 "LabKernels", "LabRouting", "LabConfig", "LabModel", "LabData", "LabRecords",
-                "LabTraining", "LabSimulation", "LabSafetensors",
+                "LabTraining", "LabSimulation", "LabSafetensors", "LabInterchange",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -57,5 +59,10 @@ let package = Package(
         .testTarget(name: "LabTrainingTests", dependencies: ["LabTraining", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "LabSimulationTests", dependencies: ["LabSimulation"], swiftSettings: fast),
         .testTarget(name: "EndToEndTests", dependencies: ["longcat-lab"]),
+        // The reference fixture is written by scripts/reference/make_fixture.py.
+        .testTarget(name: "LabInterchangeTests",
+                    dependencies: ["LabInterchange", "LabModel", "LabSafetensors", "LabTraining", "LabRecords", "LabConfig", "LabKernels"],
+                    resources: [.copy("Fixtures/reference")],
+                    swiftSettings: fast),
     ]
 )
