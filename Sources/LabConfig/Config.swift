@@ -98,6 +98,9 @@ public struct TrainConfig: Sendable, Equatable {
     public var evalBatches = 4
     /// Write a checkpoint every this many steps (and at the end); 0 = only at the end.
     public var checkpointInterval = 100
+    /// Measure activation and gradient variance statistics (table `variance_stats`) at step 0,
+    /// before the first update, and every this many steps; 0 = never. Recorded runs only.
+    public var varianceInterval = 100
     /// Print a progress line every this many steps.
     public var logInterval = 10
     /// Worker threads; 0 = all cores.

@@ -81,6 +81,7 @@ extension ConfigKey {
         ConfigKey("train", "eval_interval", .int(\.train.evalInterval)),
         ConfigKey("train", "eval_batches", .int(\.train.evalBatches)),
         ConfigKey("train", "checkpoint_interval", .int(\.train.checkpointInterval)),
+        ConfigKey("train", "variance_interval", .int(\.train.varianceInterval)),
         ConfigKey("train", "log_interval", .int(\.train.logInterval)),
         ConfigKey("train", "threads", .int(\.train.threads)),
 

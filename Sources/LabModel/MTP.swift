@@ -17,7 +17,7 @@ final class MTPHead {
     let rstdE, rstdH, rstdA, rstdF, rstdOut: FloatBuffer
     let mla: MLASaved
     let ffn: FFNSaved
-    let dCat, dC, dA, dF, dOut, dE: FloatBuffer
+    let dCat, dC, dA, dF, dOut, dE, dres, dEmb: FloatBuffer
 
     init(config: LabConfig, offsets: MTPOffsets, mla shape: MLAShape, batch: Int, seqLen: Int) {
         let m = config.model, r = batch * seqLen
@@ -29,7 +29,7 @@ final class MTPHead {
         rstdE = FloatBuffer(count: r); rstdH = FloatBuffer(count: r); rstdA = FloatBuffer(count: r); rstdF = FloatBuffer(count: r); rstdOut = FloatBuffer(count: r)
         mla = MLASaved(shape, batch: batch, seqLen: seqLen)
         ffn = FFNSaved(rows: r, hidden: m.ffnHiddenSize)
-        dCat = FloatBuffer(count: r * 2 * d); dC = rd(); dA = rd(); dF = rd(); dOut = rd(); dE = rd()
+        dCat = FloatBuffer(count: r * 2 * d); dC = rd(); dA = rd(); dF = rd(); dOut = rd(); dE = rd(); dres = rd(); dEmb = rd()
     }
 
     /// Forward (and, when dLast is given, backward) of the head; returns its mean loss.
@@ -73,7 +73,7 @@ final class MTPHead {
             linearBackward(dx: dOut.ptr, dw: g + L.lmHead, dy: logits.ptr, x: out.ptr, w: w + L.lmHead,
                            rows: r, inFeatures: d, outFeatures: v)
             // dres: d/dh2, accumulated in dC's partner buffers step by step.
-            let dres = FloatBuffer(count: r * d)
+            dres.zero(); dEmb.zero()
             rmsNormBackward(dx: dres.ptr, dWeight: g + o.finalNorm, dOut: dOut.ptr, x: h2.ptr, rstd: rstdOut.ptr,
                             weight: w + o.finalNorm, rows: r, dim: d)
             ffnBackward(du: dF.ptr, dWeights: g, dy: dres.ptr, u: f.ptr, weights: w, at: o.ffn, d: d, hidden: ffnHidden,
@@ -92,7 +92,6 @@ final class MTPHead {
             }
             rmsNormBackward(dx: dLast, dWeight: g + o.hiddenNorm, dOut: dC.ptr, x: last, rstd: rstdH.ptr,
                             weight: w + o.hiddenNorm, rows: r, dim: d)
-            let dEmb = FloatBuffer(count: r * d)
             rmsNormBackward(dx: dEmb.ptr, dWeight: g + o.embedNorm, dOut: dE.ptr, x: e.ptr, rstd: rstdE.ptr,
                             weight: w + o.embedNorm, rows: r, dim: d)
             embeddingBackward(dTable: g + L.embedding, dOut: dEmb.ptr, tokens: nextP, rows: r, dim: d)

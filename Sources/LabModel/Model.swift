@@ -128,8 +128,10 @@ public final class LongCatModel {
             if train {
                 losses.z = hiddenZLossForwardBackward(dz: dLast.ptr, z: last, rows: r, dim: d, coef: Float(m.hiddenZLossCoef))
             } else {
-                let scratch = FloatBuffer(count: r * d)
-                losses.z = hiddenZLossForwardBackward(dz: scratch.ptr, z: last, rows: r, dim: d, coef: Float(m.hiddenZLossCoef))
+                let scratch = FloatBuffer(count: r * d)   // the gradient is not wanted; kept alive through the call
+                losses.z = withExtendedLifetime(scratch) {
+                    hiddenZLossForwardBackward(dz: scratch.ptr, z: last, rows: r, dim: d, coef: Float(m.hiddenZLossCoef))
+                }
             }
         }
         }

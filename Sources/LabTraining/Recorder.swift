@@ -16,6 +16,7 @@ final class Recorder {
     var runID: Int64 = 0
     private var stats: [RoutingStats]
     private var ffnPerToken: [Int32] = []
+    var variance = VarianceRecording()
 
     init(options: TrainOptions, config: LabConfig, model: LongCatModel) throws {
         self.options = options
@@ -85,6 +86,7 @@ final class Recorder {
                                                 activatedParams: parameterCount.activatedParameters(ffnExperts: c)))
         }
         var record = StepRecord(runID: runID, step: stepRow, layers: layers, experts: experts, activatedParams: activated)
+        record.variance = variance.take(step: step)
         record.step.recordMs = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         try store.record(record)
     }

@@ -46,6 +46,7 @@ extension Trainer {
                 guard losses.total.isFinite else {
                     throw TrainingError("loss became \(losses.total) at step \(step) (lm \(losses.lm), balance \(losses.balance), z \(losses.z)); try a lower train.learning_rate or a gradient clip")
                 }
+                recorder?.captureVariance(step: step)
                 let gradNorm = clipGradients(model.grads.ptr, count: model.layout.count, maxNorm: Float(t.gradClip))
                 let lr = schedule.rate(atStep: step)
                 optimizer.update(params: model.params.ptr, grads: UnsafePointer(model.grads.ptr), learningRate: lr)

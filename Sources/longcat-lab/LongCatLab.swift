@@ -20,5 +20,6 @@ struct LongCatLab: ParsableCommand {
             ExportHFCommand.self,
             ImportHFCommand.self,
             LogitsCommand.self,
+            VarianceCommand.self,
         ])
 }

@@ -1,0 +1,79 @@
+import LabKernels
+
+// Tensors of the last pass that the training step does not keep (normalised block inputs, MLA
+// latents, gate/up pre-activations, which the backward overwrites with their gradients),
+// recomputed on demand from what it does keep. For analyses (the variance probe), never for
+// the training step itself. R rows, D width.
+
+extension LongCatModel {
+    /// Rows of the last pass.
+    var lastRows: Int { (saved.first?.moe.plan.tokens) ?? maxBatch * seqLen }
+
+    /// RMSNorm(x) with the weight at `offset`, into a new buffer. [R, D]
+    private func normalized(_ x: UnsafePointer<Float>, weightAt offset: Int, rows r: Int) -> FloatBuffer {
+        let d = config.model.hiddenSize
+        let out = FloatBuffer(count: r * d), rstd = FloatBuffer(count: r)
+        withExtendedLifetime(rstd) {
+            rmsNormForward(out: out.ptr, rstd: rstd.ptr, x: x, weight: params.ptr + offset, rows: r, dim: d,
+                           eps: Float(config.model.rmsNormEps))
+        }
+        return out
+    }
+
+    /// The input of dense FFN `block` of layer `l`: u (block 0) or v (block 1). [R, D]
+    func ffnInput(layer l: Int, block: Int, rows r: Int) -> FloatBuffer {
+        let o = layout.layers[l]
+        return block == 0 ? normalized(saved[l].h1.ptr, weightAt: o.postAttnNorm[0], rows: r)
+                          : normalized(saved[l].h3.ptr, weightAt: o.postAttnNorm[1], rows: r)
+    }
+
+    /// The MoE input of layer `l`: u (ScMoE shortcut) or v (sequential layout). [R, D]
+    func moeInputBuffer(layer l: Int, rows r: Int) -> FloatBuffer {
+        ffnInput(layer: l, block: config.model.layout == "sequential" ? 1 : 0, rows: r)
+    }
+
+    /// The normalised, scaled query and key/value latents of MLA `block` of layer `l`. [R, rq], [R, rkv]
+    func latents(layer l: Int, block: Int, rows r: Int) -> (cq: FloatBuffer, ckv: FloatBuffer) {
+        let m = saved[l].attention[block], s = mlaShape, o = layout.layers[l].attention[block]
+        let cq = FloatBuffer(count: r * s.qRank), ckv = FloatBuffer(count: r * s.kvRank), rstd = FloatBuffer(count: r)
+        withExtendedLifetime(rstd) {
+            rmsNormForward(out: cq.ptr, rstd: rstd.ptr, x: m.cqRaw.ptr, weight: params.ptr + o.qANorm, rows: r,
+                           dim: s.qRank, eps: s.latentEps, scale: s.alphaQ)
+            rmsNormForward(out: ckv.ptr, rstd: rstd.ptr, x: m.ckvRaw.ptr, weight: params.ptr + o.kvANorm, rows: r,
+                           dim: s.kvRank, eps: s.latentEps, scale: s.alphaKV)
+        }
+        return (cq, ckv)
+    }
+
+    /// Gate/up pre-activations of dense FFN `block` of layer `l` for input `u`. [R, 2F]
+    func ffnGateUp(layer l: Int, block: Int, input u: FloatBuffer, rows r: Int) -> FloatBuffer {
+        let d = config.model.hiddenSize, f = config.model.ffnHiddenSize
+        let gu = FloatBuffer(count: r * 2 * f)
+        withExtendedLifetime(u) {
+            linearForward(y: gu.ptr, x: u.ptr, w: params.ptr + layout.layers[l].ffn[block].gateUp, rows: r,
+                          inFeatures: d, outFeatures: 2 * f)
+        }
+        return gu
+    }
+
+    /// Gate/up pre-activations of every FFN slot of layer `l`'s MoE, expert-sorted, for input `u`. [S, 2F]
+    func moeGateUp(layer l: Int, input u: FloatBuffer) -> FloatBuffer {
+        let s = moeShape, d = s.d, f = s.hidden, k = s.topK
+        let plan = saved[l].moe.plan
+        let slots = plan.offsets[plan.routedExperts]
+        let gu = FloatBuffer(count: max(1, slots * 2 * f)), x = FloatBuffer(count: max(1, slots * d))
+        let weights = MoEWeights(w: UnsafePointer(params.ptr), o: layout.layers[l].moe)
+        withExtendedLifetime((u, x)) {
+            plan.sortedSlots.withUnsafeBufferPointer { sorted in
+                gatherRows(into: x.ptr, from: u.ptr, rows: 0..<slots, sortedSlots: sorted.baseAddress!, topK: k, d: d)
+            }
+            for ex in 0..<s.routed {
+                let lo = plan.offsets[ex], n = plan.offsets[ex + 1] - lo
+                if n == 0 { continue }
+                linearForward(y: gu.ptr + lo * 2 * f, x: x.ptr + lo * d, w: weights.gateUp(ex, s), rows: n,
+                              inFeatures: d, outFeatures: 2 * f)
+            }
+        }
+        return gu
+    }
+}
