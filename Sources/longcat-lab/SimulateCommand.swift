@@ -92,8 +92,9 @@ struct ControllerSubcommand: ParsableCommand {
             }
             if let store, let runID { try store.finishRun(runID, status: .finished) }
             let summary = ControllerSummary(simulation)
-            print("  \(String(format: "%.1f", summary.routedTokensPerSecond / 1e6))M routed tokens/s on one core "
-                + "(\(String(format: "%.2f", simulation.simulationSeconds)) s simulating, "
+            print("  \(String(format: "%.1f", summary.routedTokensPerSecond / 1e6))M routed tokens per second of one core "
+                + "(\(String(format: "%.2f", simulation.simulationCpuSeconds)) s CPU, "
+                + "\(String(format: "%.2f", simulation.simulationSeconds)) s wall simulating, "
                 + "\(String(format: "%.2f", simulation.recordingSeconds)) s recording)")
             rows.append(summary.markdownRow(runName))
         }

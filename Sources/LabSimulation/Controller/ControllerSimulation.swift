@@ -1,4 +1,9 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import LabConfig
 import LabRecords
 import LabRouting
@@ -30,17 +35,21 @@ public struct ControllerSimulation {
     public private(set) var controllers: [BiasController] = []
     /// Per layer, `[E]` slots each expert received in the last step.
     public private(set) var lastLoads: [[Int]] = []
-    /// Seconds spent simulating (routing, controllers, statistics) and writing records.
+    /// Seconds spent simulating (routing, controllers, statistics) and writing records, by the
+    /// wall clock; and the CPU time of the simulating thread, which does not count the time
+    /// other processes took the core from it.
     public private(set) var simulationSeconds = 0.0
     public private(set) var recordingSeconds = 0.0
+    public private(set) var simulationCpuSeconds = 0.0
 
     public init(settings: ControllerSimulationSettings) {
         self.settings = settings
     }
 
-    /// B * S * steps / simulation seconds (recording excluded).
+    /// B * S * steps per second of one core: over the simulating thread's CPU time (recording
+    /// excluded), so that a busy machine does not understate it.
     public var routedTokensPerSecond: Double {
-        simulationSeconds > 0 ? Double(settings.batchTokens * settings.layers * settings.steps) / simulationSeconds : 0
+        simulationCpuSeconds > 0 ? Double(settings.batchTokens * settings.layers * settings.steps) / simulationCpuSeconds : 0
     }
 
     /// Distinct tokens routed per call of `route`: small enough that a chunk's probabilities
@@ -138,10 +147,11 @@ public struct ControllerSimulation {
         var drawn: [Int32] = []                           // distinct tokens drawn this step
         simulationSeconds = 0
         recordingSeconds = 0
+        simulationCpuSeconds = 0
         let gateScale = Float(m.routedScalingFactor)
 
         for t in 0..<s.steps {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = DispatchTime.now().uptimeNanoseconds, cpuStart = threadCpuSeconds()
             tokens.sample(B, into: &counts, random: &random)
             drawn.removeAll(keepingCapacity: true)
             for c in 0..<C where counts[c] > 0 {
@@ -162,6 +172,7 @@ public struct ControllerSimulation {
             }
             let stepNs = DispatchTime.now().uptimeNanoseconds - start
             simulationSeconds += Double(stepNs) / 1e9
+            simulationCpuSeconds += threadCpuSeconds() - cpuStart
 
             if let store, let runID {
                 let recordStart = DispatchTime.now().uptimeNanoseconds
@@ -183,7 +194,7 @@ public struct ControllerSimulation {
             }
             if let progress, (t + 1) % max(1, s.steps / 10) == 0 || t == s.steps - 1 {
                 progress(Progress(step: t, ffnExpertsMean: ffnMean[0][t], maxVio: maxVio[0][t],
-                                  routedTokensPerSecond: Double(B * S * (t + 1)) / simulationSeconds))
+                                  routedTokensPerSecond: Double(B * S * (t + 1)) / simulationCpuSeconds))
             }
         }
         controllers = layers.map(\.controller)
@@ -229,4 +240,11 @@ public struct ControllerSimulation {
                                  meanGate: load > 0 ? layer.gateSums[e] / Double(load) : 0)
         }
     }
+}
+
+/// CPU time of the calling thread, in seconds.
+func threadCpuSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }

@@ -33,8 +33,10 @@ public struct OverlapStudy: Sendable {
         }
     }
 
-    /// Runs the study for `architecture` (the release by default). `adjust` changes the fitted
-    /// decoding and the training assumptions before anything is simulated (e.g. `--set`).
+    /// Runs the study for `architecture` (the release by default). `adjustDecode` and
+    /// `adjustTraining` change the fitted decoding and the training assumptions of its tables
+    /// (e.g. `--set`); the paper comparison always runs on the fitted ones. With
+    /// `calibrateTraining` off the training link bandwidth is taken as given.
     public init(architecture: MoEArchitecture = .longcatFlash,
                 adjustDecode: (inout ClusterAssumptions) throws -> Void = { _ in },
                 adjustTraining: (inout ClusterAssumptions) throws -> Void = { _ in },
