@@ -12,7 +12,7 @@ public func parseTOML(_ text: String, file: String) throws -> TOMLTable {
 
 /// Parses one TOML value standing alone (`6`, `1e-3`, `false`, `"pid"`); throws if the text is
 /// not exactly one value.
-func parseTOMLValue(_ text: String, file: String) throws -> TOMLValue {
+public func parseTOMLValue(_ text: String, file: String) throws -> TOMLValue {
     var parser = TOMLParser(scanner: TOMLScanner(text, file: file))
     parser.scanner.skipSpaces()
     let value = try parser.value()

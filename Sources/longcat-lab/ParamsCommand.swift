@@ -66,10 +66,7 @@ struct ParamsCommand: ParsableCommand {
             }
             return (LabConfig.longcatFlashRelease, "LongCat-Flash release (preset longcat-flash)")
         case (let path?, nil):
-            // TODO: read the file with the TOML loader once it is on main:
-            // return (try LabConfig.load(path: path, overrides: overrides), path)
-            throw ValidationError("\(path): reading config files needs the TOML loader, which this build lacks; "
-                + "use --preset longcat-flash")
+            return (try LabConfig.load(path: path, overrides: overrides), path)
         }
     }
 }

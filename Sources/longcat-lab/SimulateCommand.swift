@@ -111,46 +111,24 @@ struct ControllerSubcommand: ParsableCommand {
         if key.hasPrefix("sim.") {
             try settings.apply(simKey: String(key.dropFirst(4)), value: value)
         } else {
-            // TODO: apply controller.* and model.* with the config loader's override machinery
-            // once LabConfig.load(path:overrides:) is on main; until then the keys the
-            // simulator reads are applied here.
             try applyConfigKey(key, value, to: &settings)
         }
     }
 }
 
-/// The controller and model keys the controller simulator reads, applied by hand until the
-/// config loader's overrides are available (see the TODO in `ControllerSubcommand.apply`).
+/// Applies a `controller.*` or `model.*` override through the lab config's key table (the same
+/// parsing, types and messages as `train --set`), then re-validates the simulated shape.
 private func applyConfigKey(_ key: String, _ value: String, to s: inout ControllerSimulationSettings) throws {
-    func number() throws -> Double {
-        guard let v = Double(value), v.isFinite else { throw ValidationError("--set \(key) = \(value): expected a number") }
-        return v
+    guard key.hasPrefix("controller.") || key.hasPrefix("model.") else {
+        throw ValidationError("--set \(key): the controller simulator takes controller.*, model.* and sim.* keys")
     }
-    func int() throws -> Int {
-        guard let v = Int(value) else { throw ValidationError("--set \(key) = \(value): expected a whole number") }
-        return v
-    }
-    switch key {
-    case "controller.kind": s.controller.kind = value
-    case "controller.target_ffn_experts": s.controller.targetFfnExperts = try number()
-    case "controller.kp": s.controller.kp = try number()
-    case "controller.ki": s.controller.ki = try number()
-    case "controller.kd": s.controller.kd = try number()
-    case "controller.gamma": s.controller.gamma = try number()
-    case "controller.gain_schedule": s.controller.gainSchedule = value
-    case "controller.gain_final_ratio": s.controller.gainFinalRatio = try number()
-    case "controller.update_interval": s.controller.updateInterval = try int()
-    case "controller.integral_clamp": s.controller.integralClamp = try number()
-    case "model.n_routed_experts": s.model.nRoutedExperts = try int()
-    case "model.zero_expert_num": s.model.zeroExpertNum = try int()
-    case "model.moe_topk": s.model.moeTopk = try int()
-    case "model.num_layers": s.model.numLayers = try int()
-    case "model.routed_scaling_factor": s.model.routedScalingFactor = try number()
-    default:
-        throw ValidationError("--set \(key): unknown key; allowed: controller.{kind, target_ffn_experts, kp, ki, kd, gamma, "
-            + "gain_schedule, gain_final_ratio, update_interval, integral_clamp}, model.{n_routed_experts, "
-            + "zero_expert_num, moe_topk, num_layers, routed_scaling_factor}, sim.KEY")
-    }
+    var config = LabConfig()
+    config.model = s.model
+    config.controller = s.controller
+    try config.set(key, (try? parseTOMLValue(value, file: "--set")) ?? .string(value))
+    try validate(config)
+    s.model = config.model
+    s.controller = config.controller
 }
 
 /// `longcat-lab simulate overlap`: one decoding step and one training micro-batch of every
