@@ -56,6 +56,6 @@ let package = Package(
         .testTarget(name: "LabSafetensorsTests", dependencies: ["LabSafetensors"]),
         .testTarget(name: "LabTrainingTests", dependencies: ["LabTraining", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "LabSimulationTests", dependencies: ["LabSimulation"], swiftSettings: fast),
-        .testTarget(name: "EndToEndTests", dependencies: ["longcat-lab"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["longcat-lab", "LabRecords"]),
     ]
 )

@@ -82,6 +82,7 @@ extension ConfigKey {
         ConfigKey("train", "eval_batches", .int(\.train.evalBatches)),
         ConfigKey("train", "checkpoint_interval", .int(\.train.checkpointInterval)),
         ConfigKey("train", "log_interval", .int(\.train.logInterval)),
+        ConfigKey("train", "telemetry_interval", .int(\.train.telemetryInterval)),
         ConfigKey("train", "threads", .int(\.train.threads)),
 
         ConfigKey("data", "corpus", .string(\.data.corpus)),
