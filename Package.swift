@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "LabSafetensorsTests", dependencies: ["LabSafetensors"]),
         .testTarget(name: "LabTrainingTests", dependencies: ["LabTraining", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "LabSimulationTests", dependencies: ["LabSimulation"], swiftSettings: fast),
-        .testTarget(name: "EndToEndTests", dependencies: ["longcat-lab"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["longcat-lab", "LabRecords"]),
         // The reference fixture is written by scripts/reference/make_fixture.py.
         .testTarget(name: "LabInterchangeTests",
                     dependencies: ["LabInterchange", "LabModel", "LabSafetensors", "LabTraining", "LabRecords", "LabConfig", "LabKernels"],

@@ -103,6 +103,9 @@ public struct TrainConfig: Sendable, Equatable {
     public var varianceInterval = 100
     /// Print a progress line every this many steps.
     public var logInterval = 10
+    /// Record the gradient-norm ratio R_g and router weight similarity of every layer every
+    /// this many steps (steps 0, n, 2n, ...); 0 = never.
+    public var telemetryInterval = 10
     /// Worker threads; 0 = all cores.
     public var threads = 0
     public init() {}

@@ -83,6 +83,7 @@ extension ConfigKey {
         ConfigKey("train", "checkpoint_interval", .int(\.train.checkpointInterval)),
         ConfigKey("train", "variance_interval", .int(\.train.varianceInterval)),
         ConfigKey("train", "log_interval", .int(\.train.logInterval)),
+        ConfigKey("train", "telemetry_interval", .int(\.train.telemetryInterval)),
         ConfigKey("train", "threads", .int(\.train.threads)),
 
         ConfigKey("data", "corpus", .string(\.data.corpus)),

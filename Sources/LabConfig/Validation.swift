@@ -91,7 +91,7 @@ private struct Validator {
         let t = config.train
         atLeast(1, "train.steps", "train.batch_size", "train.seq_len", "train.eval_batches", "train.log_interval")
         atLeast(0, "train.seed", "train.eval_interval", "train.checkpoint_interval", "train.variance_interval",
-                "train.threads")
+                "train.threads", "train.telemetry_interval")
         oneOf("train.optimizer", ["adamw"])
         positive("train.learning_rate", "train.adam_eps")
         require((0...1).contains(t.minLrRatio), "train.min_lr_ratio", "in [0, 1]")

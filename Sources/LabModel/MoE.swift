@@ -124,6 +124,7 @@ func moeBackward(du: UnsafeMutablePointer<Float>, dWeights g: UnsafeMutablePoint
         scatterSlots(du: du, dGrads: g, dy: dy, u: u, weights: weights, shape: s, rows: r, plan: plan, scratch: t)
     }
     Profiler.time(.router, backward: true) {
+    m.captureRouterGradient(t.dprobs.ptr, rows: r, experts: e)  // telemetry (R_g): before the balance gradient
     if s.balanceAlpha > 0 {
         _ = try! deviceBalanceLoss(dProbs: t.dprobs.ptr, probs: m.probs.ptr, plan: plan, groups: s.balanceGroups,
                               targetFfnExperts: s.targetFfnExperts, alpha: s.balanceAlpha)

@@ -52,6 +52,8 @@ extension Trainer {
                 optimizer.update(params: model.params.ptr, grads: UnsafePointer(model.grads.ptr), learningRate: lr)
                 let controllerUpdated = updateControllers(step: step)
                 let stepMs = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e6
+                // Before evaluation: its forward passes overwrite the step's routing.
+                try recorder?.observe(step: step, tokensPerStep: tokensPerStep, controllers: controllers)
                 var evalLoss: Double? = nil
                 if (t.evalInterval > 0 && (step + 1) % t.evalInterval == 0) || step + 1 == t.steps {
                     evalLoss = evaluate()

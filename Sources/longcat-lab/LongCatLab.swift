@@ -21,5 +21,7 @@ struct LongCatLab: ParsableCommand {
             ImportHFCommand.self,
             LogitsCommand.self,
             VarianceCommand.self,
+            RunsCommand.self,
+            ShowCommand.self,
         ])
 }

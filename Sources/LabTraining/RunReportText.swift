@@ -1,0 +1,107 @@
+import Foundation
+import LabConfig
+import LabRecords
+
+// Plain-text tables for `longcat-lab runs` and `longcat-lab show`.
+
+/// The run list: name, status, steps, last loss, eval loss, median tokens/s, created (UTC).
+public func runListText(_ rows: [RunSummaryRow]) -> String {
+    guard !rows.isEmpty else { return "no runs recorded yet" }
+    let header = ["name", "status", "steps", "last loss", "eval loss", "tokens/s", "created (UTC)"]
+    let body = rows.map { r in
+        [r.name, r.status.rawValue, String(r.stepsRecorded), fixed(r.lastLoss, 4), fixed(r.lastEvalLoss, 4),
+         fixed(r.medianTokensPerS, 0), r.createdAt]
+    }
+    return textTable(header: header, rows: body, rightAligned: [2, 3, 4, 5])
+}
+
+extension RunReport {
+    /// The report as printed by `longcat-lab show`; the resolved config last when `includeConfig`.
+    public func text(includeConfig: Bool = true) -> String {
+        var out: [String] = []
+        let r = run
+        out.append("run \(r.name) (id \(r.id), \(r.kind.rawValue)): \(r.status.rawValue), \(summary.stepsRecorded) steps recorded")
+        out.append("  created \(r.createdAt)" + (r.finishedAt.map { ", ended \($0)" } ?? "")
+                   + (r.host.map { " on \($0)" } ?? "") + (r.threads.map { ", \($0) threads" } ?? "")
+                   + (r.seed.map { ", seed \($0)" } ?? "") + (r.gitCommit.map { ", commit \($0.prefix(12))" } ?? ""))
+        if let message = r.message { out.append("  message: \(message)") }
+        if let s = last {
+            var line = "final losses (step \(s.step)): total \(fixed(s.loss, 4)), lm \(fixed(s.lmLoss, 4))"
+            line += ", balance \(fixed(s.balanceLoss, 5)), z \(fixed(s.zLoss, 5))"
+            if let mtp = s.mtpLoss { line += ", mtp \(fixed(mtp, 4))" }
+            out.append(line)
+        }
+        if let e = lastEval { out.append("eval loss (step \(e.step)): \(fixed(e.loss, 4)) nats/token") }
+        var speed = "throughput: median \(fixed(summary.medianTokensPerS, 0)) tokens/s"
+        if let share = recordShare { speed += "; recording \(fixed(100 * share, 2))% of step time" }
+        out.append(speed)
+        out.append(contentsOf: routingLines())
+        out.append(contentsOf: telemetryLines())
+        if checkpoints.isEmpty {
+            out.append("checkpoints: none")
+        } else {
+            out.append("checkpoints:")
+            for c in checkpoints { out.append("  step \(c.step): \(c.path)") }
+        }
+        if includeConfig, let toml = r.configTOML {
+            out.append("config (resolved, hash \(r.configHash ?? "?")):")
+            out.append(contentsOf: toml.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 })
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// Per layer over the last 10%: mean FFN experts per token against K_e, its step-to-step
+    /// fluctuation, the spread across tokens, MaxVio (first 10% -> last 10%).
+    private func routingLines() -> [String] {
+        guard let window, !layers.isEmpty else { return ["routing: no layer rows recorded"] }
+        var out: [String] = []
+        let target = targetFfnExperts
+        let k = config.map { String($0.model.moeTopk) } ?? "?"
+        out.append("FFN experts per token, steps \(window.lowerBound)-\(window.upperBound) (last 10%)"
+                   + (target.map { ", target K_e = \(fixed($0, 2)) of K = \(k)" } ?? ""))
+        let header = ["layer", "mean", "vs K_e", "sd/K_e", "max|dev|/K_e", "token sd", "zero share",
+                      "MaxVio first 10%", "MaxVio last 10%"]
+        let rows = layers.map { l -> [String] in
+            let early = earlyLayers.first { $0.layer == l.layer }
+            let ke = target ?? .nan
+            let worst = max(abs(l.ffnMax - ke), abs(l.ffnMin - ke))
+            return [String(l.layer), fixed(l.ffnMean, 4), signedPercent((l.ffnMean - ke) / ke),
+                    fixed(100 * l.ffnStepSD / ke, 2) + "%", fixed(100 * worst / ke, 2) + "%",
+                    fixed(l.tokenSpread, 3), fixed(l.zeroExpertShare, 3), fixed(early?.maxVio, 3), fixed(l.maxVio, 3)]
+        }
+        out.append(contentsOf: textTable(header: header, rows: rows, rightAligned: Array(1..<header.count))
+            .split(separator: "\n").map { "  " + $0 })
+        return out
+    }
+
+    private func telemetryLines() -> [String] {
+        guard let step = telemetry.first?.step else { return [] }
+        let parts = telemetry.map { t in
+            "layer \(t.layer) R_g \(fixed(t.gradNormRatio, 4)), router similarity \(fixed(t.routerSimilarity, 4))"
+        }
+        return ["telemetry (step \(step)): " + parts.joined(separator: "; ")]
+    }
+}
+
+/// `x` with `digits` decimals; "-" for nil, "nan" for NaN.
+func fixed(_ x: Double?, _ digits: Int) -> String {
+    guard let x else { return "-" }
+    return x.isNaN ? "nan" : String(format: "%.\(digits)f", x)
+}
+
+/// "+0.12%" style.
+func signedPercent(_ x: Double) -> String {
+    x.isNaN ? "-" : String(format: "%+.2f%%", 100 * x)
+}
+
+/// Columns padded to their widest cell, two spaces apart.
+func textTable(header: [String], rows: [[String]], rightAligned: [Int]) -> String {
+    let all = [header] + rows
+    let widths = header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
+    return all.map { row in
+        row.indices.map { c in
+            let gap = String(repeating: " ", count: widths[c] - row[c].count)
+            return rightAligned.contains(c) ? gap + row[c] : row[c] + gap
+        }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+    }.joined(separator: "\n")
+}
