@@ -5,7 +5,7 @@ import Testing
 /// fixture (a transformers checkpoint with its token batch).
 @Suite("Interchange commands", .serialized)
 struct InterchangeCommandTests {
-    static let fixture = Lab.root + "/Tests/Fixtures/reference"
+    static let fixture = Lab.root + "/Tests/LabInterchangeTests/Fixtures/reference"
 
     static func bytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
 
