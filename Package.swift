@@ -35,12 +35,13 @@ let package = Package(
         .target(name: "LabTraining",
                 dependencies: ["LabModel", "LabData", "LabRecords", "LabConfig", "LabRouting", "LabKernels", "LabSafetensors"],
                 swiftSettings: fast),
+        .target(name: "LabPlots", dependencies: ["LabRecords"]),
         .target(name: "LabSimulation", dependencies: ["LabConfig", "LabRouting", "LabRecords"], swiftSettings: fast),
         .executableTarget(
             name: "longcat-lab",
             dependencies: [
                 "LabKernels", "LabRouting", "LabConfig", "LabModel", "LabData", "LabRecords",
-                "LabTraining", "LabSimulation", "LabSafetensors",
+                "LabTraining", "LabSimulation", "LabSafetensors", "LabPlots",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -55,6 +56,7 @@ let package = Package(
         .testTarget(name: "LabRecordsTests", dependencies: ["LabRecords"]),
         .testTarget(name: "LabSafetensorsTests", dependencies: ["LabSafetensors"]),
         .testTarget(name: "LabTrainingTests", dependencies: ["LabTraining", "TestSupport"], swiftSettings: fast),
+        .testTarget(name: "LabPlotsTests", dependencies: ["LabPlots", "LabRecords"]),
         .testTarget(name: "LabSimulationTests", dependencies: ["LabSimulation"], swiftSettings: fast),
         .testTarget(name: "EndToEndTests", dependencies: ["longcat-lab"]),
     ]
