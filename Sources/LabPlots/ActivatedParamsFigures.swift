@@ -84,17 +84,15 @@ extension FigureContext {
         let rows = try records(run).activatedParams()
         let fit = ParamsFit(rows)
         let unit = ParamsUnit(largest: fit.maxParams)
-        let first = rows.map(\.step).min()!, last = rows.map(\.step).max()!
-        let bin = max(1, (last - first + 1 + 499) / 500)
-        let columns = (last - first) / bin + 1
+        let columns = StepColumns(steps: rows.map(\.step))
         let counts = fit.counts
-        var tokens = [[Double]](repeating: [Double](repeating: 0, count: counts.count), count: columns)
-        for r in rows { tokens[(r.step - first) / bin][r.ffnExperts - counts[0]] += Double(r.tokens) }
+        var tokens = [[Double]](repeating: [Double](repeating: 0, count: counts.count), count: columns.count)
+        for r in rows { tokens[columns.column(of: r.step)][r.ffnExperts - counts[0]] += Double(r.tokens) }
         let name = fileName("activated-params-steps", run)
         var data = DataFile(name: name + ".dat", columns: ["step", "ffn_experts", "share_percent"],
-                            note: "grid: one scan per step\(bin > 1 ? " (bins of \(bin) steps)" : "")")
+                            note: "grid: one scan per step" + columns.note)
         var means = DataFile(name: name + "-mean.dat", columns: ["step", "mean_ffn_experts"])
-        let xs = (0..<columns).map { Double(first + $0 * bin) + Double(bin - 1) / 2 }
+        let xs = (0..<columns.count).map(columns.centre)
         var shares: [[Double]] = []
         for (col, cells) in tokens.enumerated() {
             let total = cells.reduce(0, +)

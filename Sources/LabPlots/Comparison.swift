@@ -57,10 +57,10 @@ public struct Comparison: Sendable {
                 ffn = String(format: "%.3f", e)
                 if let t = f.targetFFNExperts { ffn += " (" + short(t) + ")" }
             }
-            let eval = f.finalEvalLoss.map { String(format: "%.4f", $0) } ?? "-"
+            let eval = f.finalEvalLoss.map(Self.cell) ?? "-"
             let vio = f.maxVio.map { String(format: "%.3f", $0) } ?? "-"
-            let metrics: [String] = [String(f.steps), String(format: "%.4f", f.finalLoss), eval, ffn, vio,
-                                     String(format: "%.0f", f.tokensPerS)]
+            let metrics: [String] = [String(f.steps), Self.cell(f.finalLoss), eval, ffn, vio,
+                                     f.tokensPerS.isFinite ? String(format: "%.0f", f.tokensPerS) : "-"]
             let values: [String] = keys.map { run.config[$0] ?? "(unset)" }
             rows.append([run.name] + values + metrics)
         }
@@ -80,6 +80,9 @@ public struct Comparison: Sendable {
         }
         return out.joined(separator: "\n")
     }
+
+    /// A loss for the table: 4 decimals, or `-` when not finite (simulation runs record none).
+    static func cell(_ v: Double) -> String { v.isFinite ? String(format: "%.4f", v) : "-" }
 
     /// A set of runs drawn as one curve.
     public struct Group: Sendable, Equatable {
@@ -148,6 +151,10 @@ public struct Comparison: Sendable {
             // Only steps every run of the group recorded, so a mean never mixes run counts.
             let steps = byStep.keys.filter { byStep[$0]!.count == group.runs.count }.sorted()
             let values = steps.map { byStep[$0]! }
+            guard values.joined().contains(where: \.isFinite) else {
+                throw PlotError("run(s) " + group.runs.map { "'\($0.name)'" }.joined(separator: ", ")
+                                + " recorded no finite \(metric.rawValue) values; nothing to draw")
+            }
             var series = SeriesPlot.Series(title: group.label, colour: group.runs.count > 1 ? g : group.runs[0].colour,
                                            x: steps.map(Double.init), y: values.map(mean), markers: metric.isSparse)
             if group.runs.count > 1 { series.band = (values.map { $0.min()! }, values.map { $0.max()! }) }

@@ -49,21 +49,20 @@ extension FigureContext {
         let layer = options.layer ?? 0
         _ = try layers(of: run)  // throws when --layer names a layer the run lacks
         let series = try records(run).expertSeries(layer: layer, column: "load_share")
-        let steps = Set(series.flatMap { $0.points.map(\.step) }).sorted()
-        let first = steps.first!, last = steps.last!
-        let bin = max(1, (last - first + 1 + 499) / 500)
-        let columns = (last - first) / bin + 1
-        var values = [[Double]](repeating: [Double](repeating: .nan, count: series.count), count: columns)
+        let columns = StepColumns(steps: series.flatMap { $0.points.map(\.step) })
+        var values = [[Double]](repeating: [Double](repeating: .nan, count: series.count), count: columns.count)
         for (row, s) in series.enumerated() {
-            var sum = [Double](repeating: 0, count: columns), n = [Double](repeating: 0, count: columns)
-            for p in s.points where p.value.isFinite { sum[(p.step - first) / bin] += p.value; n[(p.step - first) / bin] += 1 }
-            for c in 0..<columns where n[c] > 0 { values[c][row] = 100 * sum[c] / n[c] }
+            var sum = [Double](repeating: 0, count: columns.count), n = sum
+            for p in s.points where p.value.isFinite {
+                sum[columns.column(of: p.step)] += p.value
+                n[columns.column(of: p.step)] += 1
+            }
+            for c in 0..<columns.count where n[c] > 0 { values[c][row] = 100 * sum[c] / n[c] }
         }
         let name = fileName("expert-load-strip-layer\(layer)", run)
         var data = DataFile(name: name + ".dat", columns: ["step", "expert", "load_share_percent"],
-                            note: "grid: one scan per step\(bin > 1 ? " (steps averaged over bins of \(bin))" : "")")
-        let grid = HeatGrid(xs: (0..<columns).map { Double(first + $0 * bin) + Double(bin - 1) / 2 },
-                            ys: series.map { Double($0.expert) }, values: values)
+                            note: "grid: one scan per step" + columns.note)
+        let grid = HeatGrid(xs: (0..<columns.count).map(columns.centre), ys: series.map { Double($0.expert) }, values: values)
         grid.write(into: &data)
         let routed = series.filter { !$0.isZero }.count
         var body = """

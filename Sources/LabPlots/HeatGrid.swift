@@ -42,3 +42,42 @@ struct HeatGrid {
         return (v[0] - h, v[v.count - 1] + h)
     }
 }
+
+/// The columns of a heat map over training steps. Steps recorded at a regular interval (every
+/// step, or every n-th as the controller simulator writes expert rows) map to consecutive
+/// columns, the interval being the most common gap; long runs are binned to at most
+/// `maxColumns` columns, whose values the caller averages.
+struct StepColumns {
+    let first: Int
+    /// Steps between consecutive recorded steps.
+    let spacing: Int
+    /// Recorded steps per column.
+    let bin: Int
+    let count: Int
+
+    init(steps: [Int], maxColumns: Int = 500) {
+        let sorted = Set(steps).sorted()
+        first = sorted.first ?? 0
+        var gaps: [Int: Int] = [:]
+        for (a, b) in zip(sorted, sorted.dropFirst()) { gaps[b - a, default: 0] += 1 }
+        spacing = gaps.max { ($0.value, -$0.key) < ($1.value, -$1.key) }?.key ?? 1
+        let slots = Int((Double((sorted.last ?? first) - first) / Double(spacing)).rounded()) + 1
+        bin = max(1, (slots + maxColumns - 1) / maxColumns)
+        count = (slots - 1) / bin + 1
+    }
+
+    func column(of step: Int) -> Int {
+        min(count - 1, Int((Double(step - first) / Double(spacing)).rounded()) / bin)
+    }
+
+    /// The step at the middle of column `c`.
+    func centre(_ c: Int) -> Double { Double(first) + (Double(c * bin) + Double(bin - 1) / 2) * Double(spacing) }
+
+    /// For the data file's header.
+    var note: String {
+        var parts: [String] = []
+        if spacing > 1 { parts.append("steps recorded every \(spacing)") }
+        if bin > 1 { parts.append("averaged over bins of \(bin) recorded steps") }
+        return parts.isEmpty ? "" : " (" + parts.joined(separator: "; ") + ")"
+    }
+}

@@ -8,11 +8,15 @@ extension FigureContext {
         var throughput = SeriesPlot(name: "throughput", title: title("throughput" + smoothNote),
                                     ylabel: "tokens per second", smoothing: w, keyPosition: "bottom right")
         var evals: [SeriesPlot.Series] = []
+        var lossless: [String] = []
         for run in runs {
             let steps = try records(run).steps()
             let x = steps.map { Double($0.step) }
-            loss.series.append(.init(title: seriesTitle(run, "train"), colour: run.colour,
-                                     x: x, y: steps.map(\.loss)))
+            if steps.contains(where: { $0.loss.isFinite }) {
+                loss.series.append(.init(title: seriesTitle(run, "train"), colour: run.colour, x: x, y: steps.map(\.loss)))
+            } else {
+                lossless.append(run.name)
+            }
             throughput.series.append(.init(title: single ? "tokens/s" : run.label,
                                            colour: run.colour, x: x, y: steps.map(\.tokensPerS)))
             let evaluated = steps.filter { $0.evalLoss?.isFinite == true }
@@ -23,6 +27,11 @@ extension FigureContext {
         }
         loss.series += evals
         loss.clipEarlyPeaks = true
+        // A simulation run records steps without losses: its throughput still shows.
+        guard !loss.series.isEmpty else {
+            throw PlotError("run(s) \(lossless.map { "'\($0)'" }.joined(separator: ", ")) recorded no finite loss "
+                            + "(simulation runs record none); nothing to draw for loss")
+        }
         return [loss.spec(), throughput.spec()]
     }
 }

@@ -13,7 +13,7 @@ struct ErrorTests {
                                                      options: PlotOptions(outputDirectory: Fixture.outputDirectory()))
         }
         let message = error?.message ?? ""
-        #expect(message.contains("'pid-s9'") && message.contains("pid-s1, none-s1, pid-s2, one-step, bare"), "\(message)")
+        #expect(message.contains("'pid-s9'") && message.contains("pid-s1, none-s1, pid-s2, one-step, sim, bare"), "\(message)")
     }
 
     @Test func unknownKindListsTheKinds() {

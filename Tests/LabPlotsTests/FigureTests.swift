@@ -48,6 +48,30 @@ struct FigureTests {
         for f in figures { #expect(pngSize(f.image) != nil, "\(f.image)") }
     }
 
+    /// Guards against blank stripes and empty loss axes on controller-simulator runs, which
+    /// record expert rows every n-th step and no losses: the load strip has one column per
+    /// recorded step, and the loss figure says why it cannot be drawn.
+    @Test func simulationRunsDrawTheirRoutingFigures() throws {
+        let plotter = try Plotter(store: Fixture.store())
+        for kind in [FigureKind.activatedParams, .ffnExperts, .bias, .zeroShare, .expertLoad] {
+            let figures = try plotter.plot(kind, runs: ["sim"], options: PlotOptions(outputDirectory: Fixture.outputDirectory("sim")))
+            for f in figures { #expect(pngSize(f.image) != nil, "\(f.image)") }
+            if let strip = figures.first(where: { $0.name == "expert-load-strip-layer0" }) {
+                let text = try String(contentsOfFile: strip.dataFiles[0], encoding: .utf8)
+                #expect(text.contains("steps recorded every 5"))
+                #expect(!text.contains("NaN"), "a recorded column is blank")
+            }
+        }
+        let error = #expect(throws: PlotError.self) {
+            try plotter.plot(.loss, runs: ["sim"], options: PlotOptions(outputDirectory: Fixture.outputDirectory()))
+        }
+        #expect(error?.message.contains("'sim' recorded no finite loss") == true, "\(error?.message ?? "")")
+        let both = try plotter.plot(.loss, runs: ["pid-s1", "sim"], options: PlotOptions(outputDirectory: Fixture.outputDirectory()))
+        #expect(both.map(\.name) == ["loss", "throughput"])
+        let table = try Comparison(store: Fixture.store(), runs: ["pid-s1", "sim"]).table()
+        #expect(table.split(separator: "\n")[3].hasPrefix("sim ") && !table.contains("nan"), "\(table)")
+    }
+
     /// The figure names are stable: scripts, README and reports refer to them.
     @Test func fileNamesAreStable() throws {
         let out = Fixture.outputDirectory("names")

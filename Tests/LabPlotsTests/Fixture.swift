@@ -8,6 +8,8 @@ import LabRecords
 ///   (byte classes); variance at steps 0 and 20.
 /// - `none-s1`: controller none, seed 1; token samples labelled easy / hard; variance at step 0.
 /// - `one-step`: controller pid, a single recorded step (step 0) with every table filled.
+/// - `sim`: a controller-simulator run: steps without losses (NULL), expert rows every 5th
+///   step and the last, no token or variance rows.
 /// - `bare`: steps only (no layer, expert, activated-parameter, token or variance rows).
 ///
 /// 2 MoE layers, 6 routed + 2 zero experts, top-4, K_e = 2; 40 steps. Values are smooth
@@ -28,6 +30,7 @@ enum Fixture {
         try! fill(store, name: "none-s1", kind: "none", seed: 1, labels: true, varianceSteps: [0])
         try! fill(store, name: "pid-s2", kind: "pid", seed: 2, labels: false, varianceSteps: [0, 20])
         try! fill(store, name: "one-step", kind: "pid", seed: 4, labels: false, varianceSteps: [0], count: 1)
+        try! fill(store, name: "sim", kind: "pid", seed: 5, labels: false, varianceSteps: [], simulation: true)
         try! fillBare(store)
         store.close()
         return path
@@ -81,13 +84,14 @@ enum Fixture {
     static let text = Array("To be, or not to be: 42 questions!".utf8)
 
     static func fill(_ store: RecordStore, name: String, kind: String, seed: Int, labels: Bool, varianceSteps: [Int],
-                     count: Int = steps) throws {
+                     count: Int = steps, simulation: Bool = false) throws {
         let id = try store.beginRun(RunInfo(name: name, configTOML: config(kind: kind, seed: seed),
-                                            configHash: "\(kind)-\(seed)", seed: seed, threads: 2))
+                                            configHash: "\(kind)-\(seed)", seed: seed, threads: 2,
+                                            kind: simulation ? .simulation : .train))
         let tokensPerStep = 512
         for step in 0..<count {
             let s = Double(step)
-            let loss = 2 + 3.5 * exp(-s / 6) + 0.05 * wobble(seed, step) + (kind == "none" ? 0.02 : 0)
+            let loss = simulation ? .nan : 2 + 3.5 * exp(-s / 6) + 0.05 * wobble(seed, step) + (kind == "none" ? 0.02 : 0)
             let row = StepRow(step: step, tokensSeen: (step + 1) * tokensPerStep, loss: loss, lmLoss: loss - 0.01,
                               balanceLoss: 0.01, zLoss: 0, mtpLoss: nil, lr: 1e-3, gradNorm: 1 + 0.1 * wobble(step),
                               stepMs: 200, tokensPerS: 2500 + 200 * wobble(seed, step, 7),
@@ -123,7 +127,12 @@ enum Fixture {
                                                                      activatedParams: 500_000 + 25_000 * c))
                 }
             }
-            if step % 10 == 9 || count == 1 {
+            if simulation {
+                record.step.evalLoss = nil
+                record.tokenSamples = []
+                if step % 5 != 0 && step != count - 1 { record.experts = [] }
+            }
+            if (step % 10 == 9 || count == 1) && !simulation {
                 for sample in 0..<2 {
                     for position in 0..<16 {
                         let token = Int(text[(sample * 16 + position) % text.count])
