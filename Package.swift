@@ -35,6 +35,7 @@ let package = Package(
         .target(name: "LabTraining",
                 dependencies: ["LabModel", "LabData", "LabRecords", "LabConfig", "LabRouting", "LabKernels", "LabSafetensors"],
                 swiftSettings: fast),
+        .target(name: "LabPlots", dependencies: ["LabRecords"]),
         .target(name: "LabSimulation", dependencies: ["LabConfig", "LabRouting", "LabRecords"], swiftSettings: fast),
         .target(name: "LabInterchange",
                 dependencies: ["LabConfig", "LabModel", "LabSafetensors", "LabTraining", "LabRecords"]),
@@ -42,7 +43,7 @@ let package = Package(
             name: "longcat-lab",
             dependencies: [
                 "LabKernels", "LabRouting", "LabConfig", "LabModel", "LabData", "LabRecords",
-                "LabTraining", "LabSimulation", "LabSafetensors", "LabInterchange",
+                "LabTraining", "LabSimulation", "LabSafetensors", "LabInterchange", "LabPlots",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -57,6 +58,7 @@ let package = Package(
         .testTarget(name: "LabRecordsTests", dependencies: ["LabRecords"]),
         .testTarget(name: "LabSafetensorsTests", dependencies: ["LabSafetensors"]),
         .testTarget(name: "LabTrainingTests", dependencies: ["LabTraining", "TestSupport"], swiftSettings: fast),
+        .testTarget(name: "LabPlotsTests", dependencies: ["LabPlots", "LabRecords"]),
         .testTarget(name: "LabSimulationTests", dependencies: ["LabSimulation"], swiftSettings: fast),
         .testTarget(name: "EndToEndTests", dependencies: ["longcat-lab", "LabRecords"]),
         // The reference fixture is written by scripts/reference/make_fixture.py.

@@ -23,5 +23,8 @@ struct LongCatLab: ParsableCommand {
             VarianceCommand.self,
             RunsCommand.self,
             ShowCommand.self,
+            PlotCommand.self,
+            CompareCommand.self,
+            ExportCommand.self,
         ])
 }

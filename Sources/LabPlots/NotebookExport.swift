@@ -1,0 +1,293 @@
+import Foundation
+import LabRecords
+
+/// `export notebook`: a Jupyter notebook that opens the records database with sqlite3, reads
+/// the runs' rows with pandas and redraws the main figures with matplotlib, after markdown
+/// cells holding each run's config and final metrics. Every code cell copes with empty tables,
+/// so the notebook runs top to bottom in a fresh kernel for any run.
+public struct NotebookExport: Sendable {
+    public let comparison: Comparison
+
+    public init(store: RecordStore, runs: [String]) throws {
+        comparison = try Comparison(store: store, runs: runs)
+    }
+
+    /// The file name: `<run>.ipynb` or `<a>-vs-<b>.ipynb`.
+    public var fileName: String { comparison.runSet.folderName + ".ipynb" }
+
+    /// Writes the notebook into `directory` (created when missing), checks it against the
+    /// nbformat rules, and returns its path.
+    public func write(into directory: String) throws -> String {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw PlotError("cannot create output folder '\(directory)': \(error.localizedDescription)")
+        }
+        let data = try notebook().data()
+        let problems = NotebookValidator.problems(in: data)
+        guard problems.isEmpty else { throw PlotError("the notebook breaks nbformat 4: " + problems.joined(separator: "; ")) }
+        let path = directory + "/" + fileName
+        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw PlotError("cannot write '\(path)': \(error.localizedDescription)")
+        }
+        return path
+    }
+
+    /// The cells: a title, each run's config and summary, then code that redraws the figures.
+    public func notebook() throws -> Notebook {
+        let set = comparison.runSet
+        let db = URL(fileURLWithPath: set.databasePath).standardizedFileURL.path
+        let names = set.runs.map(\.name)
+        var cells: [Notebook.Cell] = [.markdown("""
+            # LongCat Lab: \(names.joined(separator: ", "))
+
+            Records of \(names.count == 1 ? "one run" : "\(names.count) runs") from `\(db)`, exported by \
+            `longcat-lab export notebook`. The code cells read the SQLite tables with pandas and redraw \
+            the main figures of `longcat-lab plot` with matplotlib; set the environment variable \
+            `LONGCAT_LAB_DB` to read another copy of the database.
+
+            Final metrics (loss, FFN experts, MaxVio: mean over the last tenth of the steps; eval loss: \
+            the last evaluation; tokens/s: median):
+
+            ```
+            \(comparison.table())
+            ```
+            """)]
+        for run in set.runs {
+            let toml = try comparison.store.run(id: run.id)?.configTOML ?? "(no config recorded)"
+            let differing = set.differingKeys.map { "`\($0) = \(run.config[$0] ?? "(unset)")`" }
+            cells.append(.markdown("""
+                ## Run `\(run.name)`
+
+                \(differing.isEmpty ? "" : "Differs from the other runs in " + differing.joined(separator: ", ") + ".\n\n")\
+                <details><summary>Resolved config</summary>
+
+                ```toml
+                \(toml.trimmingCharacters(in: .whitespacesAndNewlines))
+                ```
+                </details>
+                """))
+        }
+        cells += Self.codeCells(database: db, runs: names)
+        return Notebook(cells: cells)
+    }
+
+    static func pythonString(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    static func codeCells(database: String, runs: [String]) -> [Notebook.Cell] {
+        let runList = "[" + runs.map(pythonString).joined(separator: ", ") + "]"
+        return [
+            .code(#"""
+                import os
+                import sqlite3
+
+                import matplotlib.pyplot as plt
+                import numpy as np
+                import pandas as pd
+
+                DB = os.environ.get("LONGCAT_LAB_DB", \#(pythonString(database)))
+                RUNS = \#(runList)
+                # Moving-average weight w, as in `longcat-lab plot`: s_t = w*s_(t-1) + (1-w)*x_t, s_0 = x_0.
+                SMOOTH = 0.8
+
+                con = sqlite3.connect(DB)
+                marks = ",".join("?" * len(RUNS))
+                runs = pd.read_sql_query(f"SELECT * FROM runs WHERE name IN ({marks})", con, params=RUNS)
+                missing = sorted(set(RUNS) - set(runs["name"]))
+                assert not missing, f"runs not in {DB}: {missing}"
+                runs = runs.set_index("name").loc[RUNS].reset_index()
+                run_ids = [int(i) for i in runs["run_id"]]
+
+
+                def table(name):
+                    """Every row of a per-step table for RUNS, with a `name` column."""
+                    df = pd.read_sql_query(f"SELECT * FROM {name} WHERE run_id IN ({marks})", con, params=run_ids)
+                    return df.merge(runs[["run_id", "name"]], on="run_id")
+
+
+                def config(text):
+                    """The resolved config (flat TOML) as {'table.key': value}."""
+                    out, section = {}, ""
+                    for line in (text or "").splitlines():
+                        line = line.strip()
+                        if line.startswith("[") and line.endswith("]"):
+                            section = line[1:-1]
+                        elif "=" in line and not line.startswith("#"):
+                            key, value = (s.strip() for s in line.split("=", 1))
+                            value = value.strip('"')
+                            try:
+                                value = float(value)
+                            except ValueError:
+                                pass
+                            out[f"{section}.{key}"] = value
+                    return out
+
+
+                configs = {r["name"]: config(r["config_toml"]) for _, r in runs.iterrows()}
+
+
+                def target_ffn_experts(name):
+                    """K_e: controller.target_ffn_experts, where 0 means model.moe_topk."""
+                    c = configs[name]
+                    t = float(c.get("controller.target_ffn_experts", 0) or 0)
+                    return t if t > 0 else float(c.get("model.moe_topk", 0) or 0)
+
+
+                runs[["run_id", "name", "status", "created_at", "finished_at", "seed", "threads"]]
+                """#),
+            .code(#"""
+                # Loss (raw faint, moving average bold, evaluation dashed) and tokens/s.
+                steps = table("steps")
+                if steps.empty:
+                    print("no steps recorded")
+                else:
+                    fig, (ax_loss, ax_tps) = plt.subplots(1, 2, figsize=(13, 4.5))
+                    for name, d in steps.groupby("name", sort=False):
+                        (raw,) = ax_loss.plot(d["step"], d["loss"], lw=0.6, alpha=0.3)
+                        colour = raw.get_color()
+                        ax_loss.plot(d["step"], d["loss"].ewm(alpha=1 - SMOOTH, adjust=False).mean(), color=colour,
+                                     label=f"{name} train")
+                        ev = d.dropna(subset=["eval_loss"])
+                        if len(ev):
+                            ax_loss.plot(ev["step"], ev["eval_loss"], "o--", color=colour, label=f"{name} evaluation")
+                        ax_tps.plot(d["step"], d["tokens_per_s"].ewm(alpha=1 - SMOOTH, adjust=False).mean(),
+                                    color=colour, label=name)
+                    ax_loss.set(xlabel="training step", ylabel="loss (nats per token)", title="training and evaluation loss")
+                    ax_tps.set(xlabel="training step", ylabel="tokens per second", title="throughput")
+                    ax_loss.legend()
+                    ax_tps.legend()
+                    plt.show()
+                """#),
+            .code(#"""
+                # Routing per layer: FFN experts per token (mean +- std over tokens) against K_e,
+                # the zero-expert share of slots, and MaxVio.
+                layers = table("layer_steps")
+                if layers.empty:
+                    print("no layer_steps recorded")
+                else:
+                    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+                    for (name, layer), d in layers.groupby(["name", "layer"], sort=False):
+                        label = f"{name}, layer {layer}" if len(RUNS) > 1 else f"layer {layer}"
+                        (line,) = axes[0].plot(d["step"], d["ffn_experts_mean"], label=label)
+                        axes[0].fill_between(d["step"], d["ffn_experts_mean"] - d["ffn_experts_std"],
+                                             d["ffn_experts_mean"] + d["ffn_experts_std"], color=line.get_color(), alpha=0.15)
+                        axes[1].plot(d["step"], d["zero_expert_share"], label=label)
+                        axes[2].plot(d["step"], d["max_vio"].ewm(alpha=1 - SMOOTH, adjust=False).mean(), label=label)
+                    for t in sorted({target_ffn_experts(n) for n in RUNS}):
+                        axes[0].axhline(t, color="0.3", ls="--", label=f"target K_e = {t:g}")
+                    axes[0].set(xlabel="training step", ylabel="FFN experts per token and layer", title="FFN experts per token")
+                    axes[1].set(xlabel="training step", ylabel="zero-expert share of slots", title="zero-expert share", ylim=(0, 1))
+                    axes[2].set(xlabel="training step", ylabel="MaxVio (moving average)", title="load imbalance MaxVio")
+                    for ax in axes:
+                        ax.legend(fontsize=8)
+                    plt.show()
+                """#),
+            .code(#"""
+                # Activated parameters per token: histogram over the last tenth of each run, and the
+                # share of tokens per activated-parameter count over training (first run).
+                act = table("activated_params")
+                if act.empty:
+                    print("no activated_params recorded")
+                else:
+                    fig, (ax_hist, ax_heat) = plt.subplots(1, 2, figsize=(14, 4.5))
+                    width = 0.8 / len(RUNS)
+                    for i, (name, d) in enumerate(act.groupby("name", sort=False)):
+                        first, last = d["step"].min(), d["step"].max()
+                        window = d[d["step"] > last - max(1, (last - first + 1) // 10)]
+                        share = window.groupby("ffn_experts")["tokens"].sum()
+                        share = 100 * share / share.sum()
+                        ax_hist.bar(share.index + (i - (len(RUNS) - 1) / 2) * width, share.values, width=width, label=name)
+                    ax_hist.set(xlabel="FFN experts per token (all layers)", ylabel="share of tokens (%)",
+                                title="activated FFN experts per token, last tenth of the steps")
+                    ax_hist.legend()
+                    first_run = act[act["name"] == RUNS[0]]
+                    grid = first_run.pivot_table(index="ffn_experts", columns="step", values="tokens", aggfunc="sum", fill_value=0)
+                    grid = 100 * grid / grid.sum(axis=0)
+                    params = first_run.groupby("ffn_experts")["activated_params"].first()
+                    mesh = ax_heat.pcolormesh(grid.columns, grid.index, grid.values, shading="nearest", cmap="viridis")
+                    fig.colorbar(mesh, ax=ax_heat, label="share of tokens (%)")
+                    ax_heat.set_yticks(params.index, [f"{p / 1e6:.3g}M ({c})" for c, p in params.items()])
+                    ax_heat.set(xlabel="training step", ylabel="activated parameters (FFN experts)",
+                                title=f"{RUNS[0]}: activated parameters over training")
+                    plt.show()
+                """#),
+            .code(#"""
+                # Expert load share (layer x expert) at each run's last step, and the routing bias per
+                # expert of layer 0 over training (routed experts blue, zero experts orange).
+                experts = table("expert_steps")
+                if experts.empty:
+                    print("no expert_steps recorded")
+                else:
+                    fig, axes = plt.subplots(len(RUNS), 2, figsize=(14, 3.8 * len(RUNS)), squeeze=False)
+                    for row, name in enumerate(RUNS):
+                        d = experts[experts["name"] == name]
+                        if d.empty:
+                            axes[row, 0].set_title(f"{name}: no expert rows")
+                            continue
+                        last = d[d["step"] == d["step"].max()]
+                        load = last.pivot(index="layer", columns="expert", values="load_share")
+                        image = axes[row, 0].imshow(100 * load.values, aspect="auto", origin="lower", cmap="viridis")
+                        fig.colorbar(image, ax=axes[row, 0], label="share of slots (%)")
+                        axes[row, 0].set_yticks(range(load.shape[0]))
+                        axes[row, 0].set(xlabel="expert (routed, then zero)", ylabel="MoE layer",
+                                         title=f"{name}: load share at step {int(last['step'].iloc[0])}")
+                        layer0 = d[d["layer"] == 0]
+                        for expert, e in layer0.groupby("expert"):
+                            zero = bool(e["is_zero"].iloc[0])
+                            axes[row, 1].plot(e["step"], e["bias"], lw=0.7, alpha=0.6, color="tab:orange" if zero else "tab:blue")
+                        axes[row, 1].set(xlabel="training step", ylabel="routing bias", title=f"{name}: bias per expert, layer 0")
+                    plt.tight_layout()
+                    plt.show()
+                """#),
+            .code(#"""
+                # FFN experts by difficulty label (synthetic corpora) or byte class, at the last sampled step.
+                samples = table("token_samples")
+
+
+                def byte_class(token):
+                    if 0x61 <= token <= 0x7A or 0x41 <= token <= 0x5A or token >= 0x80:
+                        return "letter"
+                    if 0x30 <= token <= 0x39:
+                        return "digit"
+                    if token == 0x20 or 0x09 <= token <= 0x0D:
+                        return "whitespace"
+                    if 0x21 <= token <= 0x7E:
+                        return "punctuation"
+                    return "other"
+
+
+                if samples.empty:
+                    print("no token_samples recorded")
+                else:
+                    last = samples[samples["step"] == samples.groupby("name")["step"].transform("max")].copy()
+                    last["group"] = last["label"].where(last["label"].notna() & (last["label"] != ""),
+                                                        last["token"].map(byte_class))
+                    summary = last.groupby(["group", "name", "layer"])["ffn_experts"].agg(["mean", "std", "count"])
+                    display(summary)
+                    summary["mean"].unstack(["name", "layer"]).plot.bar(figsize=(10, 4.5), rot=20)
+                    for t in sorted({target_ffn_experts(n) for n in RUNS}):
+                        plt.axhline(t, color="0.3", ls="--")
+                    plt.ylabel("FFN experts per token and layer")
+                    plt.title("FFN experts by token group")
+                    plt.show()
+                """#),
+            .code(#"""
+                # Variance statistics per layer and module at each run's first recorded step.
+                variance = table("variance_stats")
+                if variance.empty:
+                    print("no variance_stats recorded")
+                else:
+                    first = variance[variance["step"] == variance.groupby("name")["step"].transform("min")].copy()
+                    first["group"] = np.where(first["layer"] < 0, "model " + first["module"],
+                                              "L" + first["layer"].astype(str) + " " + first["module"])
+                    for statistic, d in first.groupby("statistic"):
+                        d.pivot_table(index="group", columns="name", values="value").plot.bar(figsize=(10, 4), rot=30)
+                        plt.ylabel(statistic)
+                        plt.title(f"{statistic} at the first recorded step")
+                        plt.show()
+                """#),
+        ]
+    }
+}
