@@ -96,6 +96,10 @@ public struct TrainConfig: Sendable, Equatable {
     public var evalInterval = 100
     /// Batches per evaluation.
     public var evalBatches = 4
+    /// Evaluation batches whose routing is recorded per token in `token_samples` (one row per
+    /// token and layer: B*T*L rows per batch and evaluation, 4,096 for the quickstart); 0 = off.
+    /// The first batches of each evaluation are taken; at most `eval_batches`.
+    public var tokenSampleBatches = 1
     /// Write a checkpoint every this many steps (and at the end); 0 = only at the end.
     public var checkpointInterval = 100
     /// Print a progress line every this many steps.
@@ -107,7 +111,9 @@ public struct TrainConfig: Sendable, Equatable {
 
 /// `[data]`: what to train on.
 public struct DataConfig: Sendable, Equatable {
-    /// "tinyshakespeare" (the repo copy), "text" (any UTF-8 file, see `path`) or "synthetic".
+    /// "tinyshakespeare" (the repo copy), "text" (any UTF-8 file, see `path`), "synthetic", or
+    /// "kjv" (the King James Bible of Debian's optional `bible-kjv` package, extracted once into
+    /// `cache_dir`).
     public var corpus = "tinyshakespeare"
     /// File for `corpus = "text"`.
     public var path = ""
@@ -116,6 +122,8 @@ public struct DataConfig: Sendable, Equatable {
     /// Synthetic corpus: generator name and size in bytes.
     public var synthetic = "mixture"
     public var syntheticBytes = 1_000_000
+    /// Folder for corpora extracted from other programs (the King James Bible text).
+    public var cacheDir = "results/cache"
     public init() {}
 }
 

@@ -80,6 +80,7 @@ extension ConfigKey {
         ConfigKey("train", "seed", .int(\.train.seed)),
         ConfigKey("train", "eval_interval", .int(\.train.evalInterval)),
         ConfigKey("train", "eval_batches", .int(\.train.evalBatches)),
+        ConfigKey("train", "token_sample_batches", .int(\.train.tokenSampleBatches)),
         ConfigKey("train", "checkpoint_interval", .int(\.train.checkpointInterval)),
         ConfigKey("train", "log_interval", .int(\.train.logInterval)),
         ConfigKey("train", "threads", .int(\.train.threads)),
@@ -89,6 +90,7 @@ extension ConfigKey {
         ConfigKey("data", "validation_fraction", .double(\.data.validationFraction)),
         ConfigKey("data", "synthetic", .string(\.data.synthetic)),
         ConfigKey("data", "synthetic_bytes", .int(\.data.syntheticBytes)),
+        ConfigKey("data", "cache_dir", .string(\.data.cacheDir)),
 
         ConfigKey("init", "std", .double(\.initialization.std)),
         ConfigKey("init", "embedding_std", .double(\.initialization.embeddingStd)),

@@ -89,6 +89,9 @@ public final class Corpus: @unchecked Sendable {
         return tokenClass(previous: index > 0 ? tokens[index - 1] : nil, current: tokens[index]).labelID
     }
 
+    /// Ordinal difficulty of each label id (the generator's, or `TokenClass.difficulty`).
+    public var difficulty: [Int] { generator?.difficulty ?? TokenClass.difficulty }
+
     /// The achievable loss (nats per token) of tokens with this label, where the generator
     /// knows it; nil for text corpora and for labels without a closed form.
     public func analyticEntropy(label: Int) -> Double? {
@@ -121,7 +124,7 @@ public final class Corpus: @unchecked Sendable {
 
 extension Corpus {
     /// The corpus kinds `data.corpus` accepts.
-    public static let kinds = ["tinyshakespeare", "text", "synthetic"]
+    public static let kinds = ["tinyshakespeare", "text", "synthetic", "kjv"]
 
     /// Loads the corpus `[data]` describes. `seed` seeds synthetic generators (the training
     /// seed, so a run's corpus is fixed by its config).
@@ -149,6 +152,9 @@ extension Corpus {
             return try Corpus(name: "synthetic:" + data.synthetic, tokens: tokens, labels: labels,
                               labelNames: generator.labelNames, generator: generator,
                               validationFraction: data.validationFraction)
+        case "kjv":
+            let path = try KingJamesBible.cachedText(cacheDirectory: data.cacheDir)
+            return try text(path: path, name: "kjv", validationFraction: data.validationFraction)
         default:
             throw DataError.unknownCorpus(data.corpus, known: kinds)
         }

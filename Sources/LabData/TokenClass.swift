@@ -58,6 +58,13 @@ public struct TokenClass: Hashable, Sendable, CustomStringConvertible {
         "whitespace", "punctuation", "other",
     ]
 
+    /// Ordinal difficulty of each flat label, in `labelNames` order, for `longcat-lab
+    /// allocation`: the paper's observation turned into an order. LongCat-Flash's shallow layers
+    /// give function words, numbers and punctuation fewer FFN experts; at byte level that reads
+    /// digits, whitespace, punctuation and other bytes (0) < letters continuing a word (1) <
+    /// letters starting a word (2), the byte that carries most of a word's information.
+    public static let difficulty = [2, 1, 0, 0, 0, 0, 0]
+
     public var description: String { TokenClass.labelNames[Int(labelID)] }
 }
 

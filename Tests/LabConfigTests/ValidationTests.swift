@@ -56,7 +56,7 @@ struct InvalidSetting: Sendable, CustomTestStringConvertible {
         InvalidSetting("train.eval_interval", .integer(-1), ">= 0"),
         InvalidSetting("train.checkpoint_interval", .integer(-5), ">= 0"),
         InvalidSetting("train.threads", .integer(-1), ">= 0"),
-        InvalidSetting("data.corpus", .string("wiki"), #"one of "tinyshakespeare", "text", "synthetic""#),
+        InvalidSetting("data.corpus", .string("wiki"), #"one of "tinyshakespeare", "text", "synthetic", "kjv""#),
         InvalidSetting([("data.corpus", .string("text"))], "data.path", #"the text file to read when data.corpus = "text""#),
         InvalidSetting("data.validation_fraction", .float(0), "in (0, 0.5]"),
         InvalidSetting("data.validation_fraction", .float(0.6), "in (0, 0.5]"),

@@ -18,8 +18,14 @@ import Foundation
 /// Ideal allocation of compute: filler needs none (a zero expert suffices: copying the
 /// pattern is attention's job); random bytes need none either, because no computation beats
 /// log |set|, so compute spent there is wasted; markov tokens are where computation pays
-/// (looking up the transition row of the previous symbol). A router that learnt this gives markov tokens the most FFN experts, random and filler
-/// the fewest.
+/// (looking up the transition row of the previous symbol). A router that learnt this gives
+/// markov tokens the most FFN experts, random and filler the fewest. (A first-order table is
+/// a bigram, which the embedding and LM head alone can represent; markov tokens reward
+/// computation only while that table is being learnt.)
+///
+/// Difficulty order: the analytic entropies, filler = separator (0) < kind (log 3) < markov
+/// (about 1.4 nats with the default table) < random (log 16). It ranks random bytes hardest,
+/// the ideal allocation ranks them with filler: the per-label means tell the two apart.
 public struct MixtureGenerator: SyntheticGenerator {
     public var segmentLength = 64
     public var fillerPattern: [UInt8] = Array("=-~-".utf8)
@@ -54,6 +60,13 @@ public struct MixtureGenerator: SyntheticGenerator {
             let l = Double(segmentLength - 2)
             return (source.stationaryEntropy + (l - 1) * source.entropyRate) / l
         }
+    }
+
+    /// Ranks of the analytic entropies (equal entropies share a rank).
+    public var difficulty: [Int] {
+        let entropies = Label.allCases.map { analyticEntropy(label: Int($0.rawValue)) ?? 0 }
+        let distinct = Array(Set(entropies)).sorted()
+        return entropies.map { e in distinct.firstIndex(of: e)! }
     }
 
     public func generate(bytes: Int, seed: UInt64) -> (tokens: [UInt8], labels: [UInt8]) {

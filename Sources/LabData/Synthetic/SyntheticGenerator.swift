@@ -14,6 +14,12 @@ public protocol SyntheticGenerator: Sendable {
     /// Nats per token an ideal model reaches on tokens with this label (given enough context),
     /// nil where there is no closed form.
     func analyticEntropy(label: Int) -> Double?
+    /// Ordinal difficulty of each label, in id order: 0 for tokens the lab's models predict
+    /// with certainty at no cost, higher for tokens that leave them more loss; ties share a
+    /// value. `longcat-lab allocation` rank-correlates it with FFN experts per token. The
+    /// analytic entropy decides the order where every label has one; each generator's doc
+    /// comment explains its order otherwise.
+    var difficulty: [Int] { get }
 }
 
 /// The registry of generators by name.
