@@ -85,6 +85,7 @@ final class Recorder {
                                                 activatedParams: parameterCount.activatedParameters(ffnExperts: c)))
         }
         var record = StepRecord(runID: runID, step: stepRow, layers: layers, experts: experts, activatedParams: activated)
+        TokenSampling.take(for: model, into: &record)
         record.step.recordMs = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         try store.record(record)
     }

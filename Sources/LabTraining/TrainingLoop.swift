@@ -151,6 +151,7 @@ extension Trainer {
                 }
             }
             sum += losses.lm
+            sampleTokens(evaluationBatch: i)
         }
         return sum / Double(max(t.evalBatches, 1))
     }
