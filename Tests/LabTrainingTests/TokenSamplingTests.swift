@@ -18,6 +18,14 @@ func samplingConfig(sampleBatches: Int) -> LabConfig {
     return c
 }
 
+/// Trains `c` as run `name` in a fresh results folder; returns its database and run id.
+func trainRecorded(_ c: LabConfig, name: String) throws -> (store: RecordStore, id: Int64) {
+    let o = temporaryOptions(name)
+    _ = try Trainer(config: c, options: o).run()
+    let store = try RecordStore(path: o.databasePath)
+    return (store, try #require(try store.runID(named: name)))
+}
+
 @Suite("Token sampling", .serialized)
 struct TokenSamplingTests {
     /// Guards against telemetry that perturbs training: sampling the routing of every
@@ -34,10 +42,7 @@ struct TokenSamplingTests {
     /// token's own label, and the FFN experts (ids below N) it used; other steps hold none.
     @Test func rowsDescribeEverySampledTokenAndLayer() throws {
         let c = samplingConfig(sampleBatches: 1)
-        let o = temporaryOptions("rows")
-        _ = try Trainer(config: c, options: o).run()
-        let store = try RecordStore(path: o.databasePath)
-        let id = try #require(try store.runID(named: "rows"))
+        let (store, id) = try trainRecorded(c, name: "rows")
         let corpus = try Corpus.load(c.data, seed: c.train.seed)
         let sampler = BatchSampler(corpus: corpus, split: .validation, batch: c.train.batchSize,
                                    seqLen: c.train.seqLen, seed: c.train.seed)
@@ -65,10 +70,7 @@ struct TokenSamplingTests {
     /// evaluation batch (not only the sampled one).
     @Test func lossesByLabelAverageToTheValidationLoss() throws {
         let c = samplingConfig(sampleBatches: 1)
-        let o = temporaryOptions("losses")
-        _ = try Trainer(config: c, options: o).run()
-        let store = try RecordStore(path: o.databasePath)
-        let id = try #require(try store.runID(named: "losses"))
+        let (store, id) = try trainRecorded(c, name: "losses")
         let variance = try store.varianceStats(runID: id)
         for step in try store.steps(runID: id) {
             let here = variance.filter { $0.step == step.step }
