@@ -100,7 +100,9 @@ private struct Validator {
         require(t.beta1 >= 0 && t.beta1 < 1, "train.beta1", "in [0, 1)")
         require(t.beta2 >= 0 && t.beta2 < 1, "train.beta2", "in [0, 1)")
         nonNegative("train.weight_decay", "train.grad_clip")
-        require((0...t.evalBatches).contains(t.tokenSampleBatches), "train.token_sample_batches",
+        // Judged against eval_batches only once that is valid itself (one problem per cause).
+        require(t.tokenSampleBatches >= 0 && (t.evalBatches < 1 || t.tokenSampleBatches <= t.evalBatches),
+                "train.token_sample_batches",
                 "in 0...\(t.evalBatches) (train.eval_batches; 0 records no token samples)")
     }
 
