@@ -122,6 +122,10 @@ public struct DataConfig: Sendable, Equatable {
     /// Synthetic corpus: generator name and size in bytes.
     public var synthetic = "mixture"
     public var syntheticBytes = 1_000_000
+    /// "byte" (a token is a byte, model.vocab_size 256) or "bpe": a byte-pair-encoding
+    /// tokenizer of model.vocab_size tokens (257...65536), trained on the train split and saved
+    /// with the run as tokenizer.json.
+    public var tokenizer = "byte"
     /// Folder for corpora extracted from other programs (the King James Bible text).
     public var cacheDir = "results/cache"
     public init() {}

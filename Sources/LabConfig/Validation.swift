@@ -114,6 +114,9 @@ private struct Validator {
         require(d.corpus != "synthetic" || !d.synthetic.isEmpty, "data.synthetic",
                 "a generator name when data.corpus = \"synthetic\"")
         atLeast(1, "data.synthetic_bytes")
+        oneOf("data.tokenizer", ["byte", "bpe"])
+        require(d.tokenizer != "bpe" || (257...65_536).contains(config.model.vocabSize), "model.vocab_size",
+                "in 257...65536 with data.tokenizer = \"bpe\" (256 bytes plus the merges)")
         require(d.corpus != "kjv" || !d.cacheDir.isEmpty, "data.cache_dir",
                 "a folder for the extracted text when data.corpus = \"kjv\"")
     }

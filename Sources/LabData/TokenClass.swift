@@ -86,3 +86,17 @@ public func tokenClassLabels(_ bytes: some Collection<UInt8>) -> [UInt8] {
     }
     return labels
 }
+
+/// Flat token-class labels of subword ids: the class of each token's first byte after a
+/// leading space; a word start when the token opens with a space before a word, or begins a
+/// word right after a token that ended in a non-word byte.
+func subwordClassLabels(_ ids: [UInt16], tokenizer: BytePairTokenizer) -> [UInt8] {
+    let bytes = tokenizer.tokenBytes
+    var previous: UInt8? = nil
+    return ids.map { id in
+        let b = bytes[Int(id)]
+        let lead = b.count > 1 && b[0] == 0x20 ? 1 : 0
+        defer { previous = b.last }
+        return tokenClass(previous: lead == 1 ? 0x20 : previous, current: b[lead]).labelID
+    }
+}

@@ -27,6 +27,7 @@ extension Trainer {
             try recorder?.begin()
         }
         try writeAtomically(config.resolvedTOML(), to: runDirectory + "/config.toml")
+        if let tokenizer = corpus.tokenizer { try writeAtomically(tokenizer.json, to: runDirectory + "/tokenizer.json") }
         interrupt.install()
         var summary = TrainSummary()
         summary.runName = options.name
