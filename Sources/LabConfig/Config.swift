@@ -122,6 +122,9 @@ public struct DataConfig: Sendable, Equatable {
     /// Synthetic corpus: generator name and size in bytes.
     public var synthetic = "mixture"
     public var syntheticBytes = 1_000_000
+    /// Symbols of context of the mixture's Markov segments: 1 is a bigram table; n is a table
+    /// of 8^n rows, which takes attention and capacity to learn (1...4).
+    public var markovOrder = 1
     /// "byte" (a token is a byte, model.vocab_size 256) or "bpe": a byte-pair-encoding
     /// tokenizer of model.vocab_size tokens (257...65536), trained on the train split and saved
     /// with the run as tokenizer.json.

@@ -90,6 +90,7 @@ extension ConfigKey {
         ConfigKey("data", "validation_fraction", .double(\.data.validationFraction)),
         ConfigKey("data", "synthetic", .string(\.data.synthetic)),
         ConfigKey("data", "synthetic_bytes", .int(\.data.syntheticBytes)),
+        ConfigKey("data", "markov_order", .int(\.data.markovOrder)),
         ConfigKey("data", "tokenizer", .string(\.data.tokenizer)),
         ConfigKey("data", "cache_dir", .string(\.data.cacheDir)),
 

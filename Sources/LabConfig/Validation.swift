@@ -114,6 +114,7 @@ private struct Validator {
         require(d.corpus != "synthetic" || !d.synthetic.isEmpty, "data.synthetic",
                 "a generator name when data.corpus = \"synthetic\"")
         atLeast(1, "data.synthetic_bytes")
+        require((1...4).contains(d.markovOrder), "data.markov_order", "in 1...4")
         oneOf("data.tokenizer", ["byte", "bpe"])
         require(d.tokenizer != "bpe" || (257...65_536).contains(config.model.vocabSize), "model.vocab_size",
                 "in 257...65536 with data.tokenizer = \"bpe\" (256 bytes plus the merges)")

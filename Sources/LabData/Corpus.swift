@@ -203,7 +203,7 @@ extension Corpus {
             let file = URL(fileURLWithPath: path).lastPathComponent
             return try text(path: path, name: "text:" + file, validationFraction: data.validationFraction)
         case "synthetic":
-            let generator = try SyntheticCorpora.generator(named: data.synthetic)
+            let generator = try SyntheticCorpora.generator(for: data)
             guard data.syntheticBytes >= 2 else {
                 throw DataError.invalidValue(key: "data.synthetic_bytes", value: "\(data.syntheticBytes)",
                                              allowed: "at least 2 (enough for the batches of train.batch_size x train.seq_len)")

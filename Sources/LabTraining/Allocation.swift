@@ -104,7 +104,7 @@ struct LabelScheme {
 
     init(_ data: DataConfig) throws {
         if data.corpus == "synthetic" {
-            let g = try SyntheticCorpora.generator(named: data.synthetic)
+            let g = try SyntheticCorpora.generator(for: data)
             corpus = "synthetic:" + data.synthetic
             names = g.labelNames
             difficulty = g.difficulty

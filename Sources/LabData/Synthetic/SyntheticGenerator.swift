@@ -1,3 +1,5 @@
+import LabConfig
+
 /// A seeded source of synthetic byte corpora whose tokens carry difficulty labels.
 ///
 /// Researchers compare, per label, the loss a model reaches and the compute its router spends
@@ -26,6 +28,14 @@ public protocol SyntheticGenerator: Sendable {
 public enum SyntheticCorpora {
     /// Every name `data.synthetic` accepts.
     public static let names = ["copy", "mixture", "arithmetic", "structured", "suite"]
+
+    /// The generator `[data]` selects, with its settings (`data.markov_order` for the mixture).
+    public static func generator(for data: DataConfig) throws -> any SyntheticGenerator {
+        let generator = try generator(named: data.synthetic)
+        guard var mixture = generator as? MixtureGenerator else { return generator }
+        mixture.markovOrder = data.markovOrder
+        return mixture
+    }
 
     /// The generator with default settings for `name`.
     public static func generator(named name: String) throws -> any SyntheticGenerator {
