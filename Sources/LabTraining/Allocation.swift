@@ -55,6 +55,9 @@ public struct AllocationReport: Sendable {
     public var labels: [LabelAllocation]
     /// Per layer, then the sum over layers.
     public var correlations: [AllocationCorrelation]
+    /// Text with byte tokens: letters of function words against content words (always by
+    /// the letter's own position); nil otherwise.
+    public var words: WordAllocation?
 
     /// Tokens counted (positions without a label under `view` are dropped).
     public var tokens: Int { labels.reduce(0) { $0 + $1.tokens } }
@@ -91,8 +94,12 @@ public func allocationReport(store: RecordStore, run name: String, step: Int? = 
     let losses = try store.varianceStats(runID: run.id).filter { $0.step == chosen && $0.module == TokenSampling.lossModule }
     let measured = Dictionary(losses.map { ($0.statistic, $0.value) }, uniquingKeysWith: { a, _ in a })
     let samples = TokenObservations(rows: rows, layers: config.model.numLayers, scheme: scheme, view: view)
-    return samples.report(run: name, corpus: scheme.corpus, step: chosen, view: view, scheme: scheme,
-                          measured: measured, topK: config.model.moeTopk, resamples: resamples)
+    var report = samples.report(run: name, corpus: scheme.corpus, step: chosen, view: view, scheme: scheme,
+                                measured: measured, topK: config.model.moeTopk, resamples: resamples)
+    if config.data.corpus != "synthetic" {
+        report.words = WordAllocation.measure(rows: rows, layers: config.model.numLayers, resamples: resamples)
+    }
+    return report
 }
 
 /// Label names, declared difficulties and achievable losses of a run's corpus.
@@ -191,7 +198,7 @@ struct TokenObservations {
         }
         return AllocationReport(run: run, corpus: corpus, step: step, view: view, layers: layers,
                                 sequences: sequences.count, resamples: resamples, labels: labels,
-                                correlations: correlations)
+                                correlations: correlations, words: nil)
     }
 }
 
@@ -226,6 +233,16 @@ extension AllocationReport {
         for c in correlations {
             let name = c.layer.map { "layer \($0)" } ?? "all layers"
             lines.append(pad(name, 12) + pad(interval(c.declared), 26) + (c.byMeasuredLoss.map(interval) ?? "-"))
+        }
+        if let w = words {
+            lines.append("")
+            lines.append("letters of function words (the, and, of, thou, ...: \(w.functionLetters)) against content words "
+                + "(\(w.contentLetters)), mean FFN experts per letter:")
+            lines.append(pad("", 12) + pad("function", 12) + pad("content", 12) + "content - function (95% bootstrap)")
+            for i in 0...layers {
+                lines.append(pad(i < layers ? "layer \(i)" : "all layers", 12) + pad(fixed(w.functionWords[i], 2), 12)
+                    + pad(fixed(w.contentWords[i], 2), 12) + interval(w.difference[i]))
+            }
         }
         return lines.joined(separator: "\n")
     }

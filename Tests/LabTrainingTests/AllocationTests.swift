@@ -115,6 +115,46 @@ struct AllocationReportTests {
         return store
     }
 
+    /// A database with one run on Tiny Shakespeare (2 layers) whose step 3 holds `sequences`
+    /// copies of `text`, each byte using `experts(byte)` FFN experts in both layers.
+    func textStore(_ text: String, sequences: Int, experts: (UInt8) -> Int) throws -> RecordStore {
+        let c = LabConfig()
+        let store = try RecordStore(path: NSTemporaryDirectory() + "allocation-\(UUID().uuidString).sqlite")
+        let id = try store.beginRun(RunInfo(name: "text", configTOML: c.resolvedTOML(), configHash: c.configHash,
+                                            seed: 1, threads: 1))
+        var record = StepRecord(runID: id, step: StepRow(step: 3, tokensSeen: 0, loss: 1, lmLoss: 1, balanceLoss: 0,
+                                                         zLoss: 0, mtpLoss: nil, lr: 0, gradNorm: 0, stepMs: 1, tokensPerS: 1))
+        let labels = tokenClassLabels(Array(text.utf8))
+        for sample in 0..<sequences {
+            for (position, byte) in text.utf8.enumerated() {
+                for layer in 0..<2 {
+                    record.tokenSamples.append(TokenSampleRow(step: 3, sample: sample, position: position, layer: layer,
+                                                              token: Int(byte), label: TokenClass.labelNames[Int(labels[position])],
+                                                              ffnExperts: experts(byte), experts: Array(0..<experts(byte))))
+                }
+            }
+        }
+        try store.record(record)
+        return store
+    }
+
+    /// Guards against words cut by the window counted as words, function words missed in
+    /// capitals, and a difference with the wrong sign: letters of "The" and "of" use 1
+    /// expert, of "cat" and "kings" 3, and "xx" at the window edges is left out.
+    @Test func functionWordLettersAgainstContentWordLetters() throws {
+        let text = "xx The cat, of kings. xx"
+        let function = Set("Theof".utf8), content = Set("catkings".utf8)
+        let store = try textStore(text, sequences: 3) { function.contains($0) ? 1 : content.contains($0) ? 3 : 0 }
+        let report = try allocationReport(store: store, run: "text", resamples: 20)
+        #expect(report.view == .token)
+        let words = try #require(report.words)
+        #expect(words.functionLetters == 3 * 5 && words.contentLetters == 3 * 8)
+        #expect(words.functionWords == [1, 1, 2] && words.contentWords == [3, 3, 6])
+        #expect(words.difference.map(\.value) == [2, 2, 4])
+        #expect(words.difference.allSatisfy { $0.low == $0.value && $0.high == $0.value })
+        #expect(report.rendered().contains("function words"))
+    }
+
     /// Guards against means counted under the wrong label or layer, and a correlation that
     /// misses a perfectly monotone allocation: layer 0 gives each label its difficulty in
     /// experts (rho = 1), layer 1 gives everyone one (rho undefined).
