@@ -12,6 +12,15 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# Optional (LONGCAT_OPTIONAL=1): Debian's bible-kjv, the King James Bible behind
+# data.corpus = "kjv" (experiments/corpus-kjv.toml). The lab extracts its text once with the
+# package's `bible` program into data.cache_dir; nothing else needs it.
+if [ "${LONGCAT_OPTIONAL:-0}" = "1" ] && ! command -v bible >/dev/null; then
+  echo "setup: installing the optional bible-kjv (King James Bible corpus)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq bible-kjv >/dev/null
+fi
 command -v swift >/dev/null || { echo "setup: swift (6.x) is not on PATH; install the Swift toolchain first" >&2; exit 1; }
 echo "setup: building longcat-lab (release)"
 swift build -c release --product longcat-lab 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true

@@ -96,6 +96,10 @@ public struct TrainConfig: Sendable, Equatable {
     public var evalInterval = 100
     /// Batches per evaluation.
     public var evalBatches = 4
+    /// Evaluation batches whose routing is recorded per token in `token_samples` (one row per
+    /// token and layer: B*T*L rows per batch and evaluation, 4,096 for the quickstart); 0 = off.
+    /// The first batches of each evaluation are taken; at most `eval_batches`.
+    public var tokenSampleBatches = 1
     /// Write a checkpoint every this many steps (and at the end); 0 = only at the end.
     public var checkpointInterval = 100
     /// Measure activation and gradient variance statistics (table `variance_stats`) at step 0,
@@ -113,7 +117,9 @@ public struct TrainConfig: Sendable, Equatable {
 
 /// `[data]`: what to train on.
 public struct DataConfig: Sendable, Equatable {
-    /// "tinyshakespeare" (the repo copy), "text" (any UTF-8 file, see `path`) or "synthetic".
+    /// "tinyshakespeare" (the repo copy), "text" (any UTF-8 file, see `path`), "synthetic", or
+    /// "kjv" (the King James Bible of Debian's optional `bible-kjv` package, extracted once into
+    /// `cache_dir`).
     public var corpus = "tinyshakespeare"
     /// File for `corpus = "text"`.
     public var path = ""
@@ -122,6 +128,15 @@ public struct DataConfig: Sendable, Equatable {
     /// Synthetic corpus: generator name and size in bytes.
     public var synthetic = "mixture"
     public var syntheticBytes = 1_000_000
+    /// Symbols of context of the mixture's Markov segments: 1 is a bigram table; n is a table
+    /// of 8^n rows, which takes attention and capacity to learn (1...4).
+    public var markovOrder = 1
+    /// "byte" (a token is a byte, model.vocab_size 256) or "bpe": a byte-pair-encoding
+    /// tokenizer of model.vocab_size tokens (257...65536), trained on the train split and saved
+    /// with the run as tokenizer.json.
+    public var tokenizer = "byte"
+    /// Folder for corpora extracted from other programs (the King James Bible text).
+    public var cacheDir = "results/cache"
     public init() {}
 }
 

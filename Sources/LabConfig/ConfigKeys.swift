@@ -80,6 +80,7 @@ extension ConfigKey {
         ConfigKey("train", "seed", .int(\.train.seed)),
         ConfigKey("train", "eval_interval", .int(\.train.evalInterval)),
         ConfigKey("train", "eval_batches", .int(\.train.evalBatches)),
+        ConfigKey("train", "token_sample_batches", .int(\.train.tokenSampleBatches)),
         ConfigKey("train", "checkpoint_interval", .int(\.train.checkpointInterval)),
         ConfigKey("train", "variance_interval", .int(\.train.varianceInterval)),
         ConfigKey("train", "log_interval", .int(\.train.logInterval)),
@@ -91,6 +92,9 @@ extension ConfigKey {
         ConfigKey("data", "validation_fraction", .double(\.data.validationFraction)),
         ConfigKey("data", "synthetic", .string(\.data.synthetic)),
         ConfigKey("data", "synthetic_bytes", .int(\.data.syntheticBytes)),
+        ConfigKey("data", "markov_order", .int(\.data.markovOrder)),
+        ConfigKey("data", "tokenizer", .string(\.data.tokenizer)),
+        ConfigKey("data", "cache_dir", .string(\.data.cacheDir)),
 
         ConfigKey("init", "std", .double(\.initialization.std)),
         ConfigKey("init", "embedding_std", .double(\.initialization.embeddingStd)),

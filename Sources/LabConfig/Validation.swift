@@ -101,16 +101,26 @@ private struct Validator {
         require(t.beta1 >= 0 && t.beta1 < 1, "train.beta1", "in [0, 1)")
         require(t.beta2 >= 0 && t.beta2 < 1, "train.beta2", "in [0, 1)")
         nonNegative("train.weight_decay", "train.grad_clip")
+        // Judged against eval_batches only once that is valid itself (one problem per cause).
+        require(t.tokenSampleBatches >= 0 && (t.evalBatches < 1 || t.tokenSampleBatches <= t.evalBatches),
+                "train.token_sample_batches",
+                "in 0...\(t.evalBatches) (train.eval_batches; 0 records no token samples)")
     }
 
     mutating func checkData() {
         let d = config.data
-        oneOf("data.corpus", ["tinyshakespeare", "text", "synthetic"])
+        oneOf("data.corpus", ["tinyshakespeare", "text", "synthetic", "kjv"])
         require(d.corpus != "text" || !d.path.isEmpty, "data.path", "the text file to read when data.corpus = \"text\"")
         require(d.validationFraction > 0 && d.validationFraction <= 0.5, "data.validation_fraction", "in (0, 0.5]")
         require(d.corpus != "synthetic" || !d.synthetic.isEmpty, "data.synthetic",
                 "a generator name when data.corpus = \"synthetic\"")
         atLeast(1, "data.synthetic_bytes")
+        require((1...4).contains(d.markovOrder), "data.markov_order", "in 1...4")
+        oneOf("data.tokenizer", ["byte", "bpe"])
+        require(d.tokenizer != "bpe" || (257...65_536).contains(config.model.vocabSize), "model.vocab_size",
+                "in 257...65536 with data.tokenizer = \"bpe\" (256 bytes plus the merges)")
+        require(d.corpus != "kjv" || !d.cacheDir.isEmpty, "data.cache_dir",
+                "a folder for the extracted text when data.corpus = \"kjv\"")
     }
 
     mutating func checkInit() {

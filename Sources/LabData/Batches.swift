@@ -65,16 +65,15 @@ public struct BatchSampler: Sendable {
         fill(starts: evaluationWindowStarts(index: index, of: count), tokens: tokens, targets: targets, labels: labels)
     }
 
-    /// Copies each row's window: tokens[b, t] = x[s + t], targets[b, t] = x[s + t + 1],
-    /// labels[b, t] = label(s + t + 1).
+    /// Copies each row's window of model tokens x: tokens[b, t] = x[s + t],
+    /// targets[b, t] = x[s + t + 1], labels[b, t] = label(s + t + 1).
     private func fill(starts: [Int], tokens: UnsafeMutablePointer<Int32>,
                       targets: UnsafeMutablePointer<Int32>, labels: UnsafeMutablePointer<UInt8>?) {
-        let x = corpus.tokens
         for (b, s) in starts.enumerated() {
             let row = b * seqLen
             for t in 0..<seqLen {
-                tokens[row + t] = Int32(x[s + t])
-                targets[row + t] = Int32(x[s + t + 1])
+                tokens[row + t] = corpus.token(at: s + t)
+                targets[row + t] = corpus.token(at: s + t + 1)
             }
             if let labels {
                 for t in 0..<seqLen { labels[row + t] = corpus.label(at: s + t + 1) }

@@ -7,22 +7,30 @@ public enum Split: String, Sendable, CaseIterable {
     case train, validation
 }
 
-/// A byte-level corpus (a token is a byte, vocabulary 256) split into train and validation.
+/// A corpus split into train and validation: byte tokens (vocabulary 256) by default, or the
+/// subword ids of a `BytePairTokenizer` trained on its train split.
 ///
 /// The spans are views into storage the corpus owns: a memory mapping for text files (so a
-/// corpus larger than memory works) or one allocation for synthetic data. Immutable after
-/// `init`, hence safe to share between threads.
+/// byte corpus larger than memory works) or one allocation for synthetic data and subword
+/// ids. Immutable after `init`, hence safe to share between threads. The model's tokens are
+/// `token(at:)` over `range(split)`; for byte corpora they are the bytes of `tokens`.
 public final class Corpus: @unchecked Sendable {
     /// "tinyshakespeare", "text:<file name>" or "synthetic:<generator>".
     public let name: String
-    /// Every token, train then validation.
+    /// Every byte, train then validation.
     public let tokens: UnsafeBufferPointer<UInt8>
-    /// The first `trainCount` tokens.
+    /// The first `trainCount` bytes.
     public let train: UnsafeBufferPointer<UInt8>
-    /// The remaining tokens.
+    /// The remaining bytes.
     public let validation: UnsafeBufferPointer<UInt8>
-    /// Stored per-token label ids, same length as `tokens` (synthetic corpora). Nil for text,
-    /// whose labels are token classes computed from each byte and the one before it.
+    /// Subword ids of a corpus with a tokenizer (train ids, then validation ids); nil for bytes.
+    public let subwords: UnsafeBufferPointer<UInt16>?
+    /// The tokenizer behind `subwords`, trained on `train`; save it with the run.
+    public let tokenizer: BytePairTokenizer?
+    /// Model tokens in the train split.
+    public let trainTokenCount: Int
+    /// Stored per-token label ids, one per model token (synthetic and subword corpora). Nil for
+    /// byte text, whose labels are token classes computed from each byte and the one before it.
     public let labels: UnsafeBufferPointer<UInt8>?
     /// Names of the label ids: the generator's labels, or `TokenClass.labelNames` for text.
     public let labelNames: [String]
@@ -45,6 +53,30 @@ public final class Corpus: @unchecked Sendable {
         self.labelNames = labelNames
         self.generator = generator
         self.owners = owners
+        subwords = nil
+        tokenizer = nil
+        trainTokenCount = trainCount
+    }
+
+    /// `bytes` with its train split re-tokenised by `tokenizer` (trained on that split): each
+    /// split is encoded on its own, so no token straddles the split point. Labels are the
+    /// token classes of the subwords (`subwordClassLabels`).
+    init(subwordsOf bytes: Corpus, tokenizer: BytePairTokenizer) {
+        let train = tokenizer.encode(bytes.train), validation = tokenizer.encode(bytes.validation)
+        let ids = OwnedBuffer(train + validation)
+        let labelStore = OwnedBytes(subwordClassLabels(train, tokenizer: tokenizer)
+                                    + subwordClassLabels(validation, tokenizer: tokenizer))
+        name = bytes.name + "+bpe\(tokenizer.vocabSize)"
+        tokens = bytes.tokens
+        self.train = bytes.train
+        self.validation = bytes.validation
+        subwords = ids.bytes
+        self.tokenizer = tokenizer
+        trainTokenCount = train.count
+        labels = labelStore.bytes
+        labelNames = TokenClass.labelNames
+        generator = nil
+        owners = [bytes, ids, labelStore]
     }
 
     /// A corpus over in-memory bytes, e.g. for tests or a custom generator. `labels`, when
@@ -72,22 +104,35 @@ public final class Corpus: @unchecked Sendable {
         min(n, max(0, Int((Double(n) * (1 - f)).rounded(.down))))
     }
 
-    /// The span of one split.
+    /// The bytes of one split.
     public func tokens(_ split: Split) -> UnsafeBufferPointer<UInt8> {
         split == .train ? train : validation
     }
 
-    /// Corpus-wide index range of one split.
-    public func range(_ split: Split) -> Range<Int> {
-        split == .train ? 0..<train.count : train.count..<tokens.count
+    /// Model tokens in the corpus (bytes, or subwords).
+    public var count: Int { subwords?.count ?? tokens.count }
+
+    /// The model token at corpus-wide `index`: a byte, or a subword id.
+    @inlinable
+    public func token(at index: Int) -> Int32 {
+        if let subwords { return Int32(subwords[index]) }
+        return Int32(tokens[index])
     }
 
-    /// Label id of the token at corpus-wide `index`: stored, or the token class.
+    /// Corpus-wide index range of one split's model tokens.
+    public func range(_ split: Split) -> Range<Int> {
+        split == .train ? 0..<trainTokenCount : trainTokenCount..<count
+    }
+
+    /// Label id of the model token at corpus-wide `index`: stored, or the token class.
     @inlinable
     public func label(at index: Int) -> UInt8 {
         if let labels { return labels[index] }
         return tokenClass(previous: index > 0 ? tokens[index - 1] : nil, current: tokens[index]).labelID
     }
+
+    /// Ordinal difficulty of each label id (the generator's, or `TokenClass.difficulty`).
+    public var difficulty: [Int] { generator?.difficulty ?? TokenClass.difficulty }
 
     /// The achievable loss (nats per token) of tokens with this label, where the generator
     /// knows it; nil for text corpora and for labels without a closed form.
@@ -105,8 +150,8 @@ public final class Corpus: @unchecked Sendable {
             throw DataError.invalidValue(key: "train.seq_len", value: "\(seqLen)", allowed: "at least 1")
         }
         let needs: [(Split, Int)] = [(.train, batch * (seqLen + 1)), (.validation, seqLen + 1)]
-        for (split, needed) in needs where tokens(split).count < needed {
-            throw DataError.corpusTooSmall(corpus: name, split: split.rawValue, bytes: tokens(split).count,
+        for (split, needed) in needs where range(split).count < needed {
+            throw DataError.corpusTooSmall(corpus: name, split: split.rawValue, bytes: range(split).count,
                                            needed: needed, batchSize: batch, seqLen: seqLen)
         }
     }
@@ -121,11 +166,30 @@ public final class Corpus: @unchecked Sendable {
 
 extension Corpus {
     /// The corpus kinds `data.corpus` accepts.
-    public static let kinds = ["tinyshakespeare", "text", "synthetic"]
+    public static let kinds = ["tinyshakespeare", "text", "synthetic", "kjv"]
 
     /// Loads the corpus `[data]` describes. `seed` seeds synthetic generators (the training
-    /// seed, so a run's corpus is fixed by its config).
-    public static func load(_ data: DataConfig, seed: Int) throws -> Corpus {
+    /// seed, so a run's corpus is fixed by its config). With `data.tokenizer = "bpe"` a
+    /// tokenizer of `vocabSize` tokens (`model.vocab_size`) is trained on the train split and
+    /// the corpus re-tokenised with it (the subword ids are held in memory, 2 bytes each).
+    public static func load(_ data: DataConfig, seed: Int, vocabSize: Int = 256) throws -> Corpus {
+        let bytes = try loadBytes(data, seed: seed)
+        switch data.tokenizer {
+        case "byte":
+            return bytes
+        case "bpe":
+            guard (257...65_536).contains(vocabSize) else {
+                throw DataError.invalidValue(key: "model.vocab_size", value: "\(vocabSize)",
+                                             allowed: "257...65536 with data.tokenizer = \"bpe\" (256 bytes plus the merges)")
+            }
+            return Corpus(subwordsOf: bytes, tokenizer: BytePairTokenizer.train(on: bytes.train, vocabSize: vocabSize))
+        default:
+            throw DataError.invalidValue(key: "data.tokenizer", value: "\"\(data.tokenizer)\"", allowed: "\"byte\" or \"bpe\"")
+        }
+    }
+
+    /// The byte corpus `[data]` describes.
+    static func loadBytes(_ data: DataConfig, seed: Int) throws -> Corpus {
         try checkFraction(data.validationFraction)
         switch data.corpus {
         case "tinyshakespeare":
@@ -139,7 +203,7 @@ extension Corpus {
             let file = URL(fileURLWithPath: path).lastPathComponent
             return try text(path: path, name: "text:" + file, validationFraction: data.validationFraction)
         case "synthetic":
-            let generator = try SyntheticCorpora.generator(named: data.synthetic)
+            let generator = try SyntheticCorpora.generator(for: data)
             guard data.syntheticBytes >= 2 else {
                 throw DataError.invalidValue(key: "data.synthetic_bytes", value: "\(data.syntheticBytes)",
                                              allowed: "at least 2 (enough for the batches of train.batch_size x train.seq_len)")
@@ -149,6 +213,9 @@ extension Corpus {
             return try Corpus(name: "synthetic:" + data.synthetic, tokens: tokens, labels: labels,
                               labelNames: generator.labelNames, generator: generator,
                               validationFraction: data.validationFraction)
+        case "kjv":
+            let path = try KingJamesBible.cachedText(cacheDirectory: data.cacheDir)
+            return try text(path: path, name: "kjv", validationFraction: data.validationFraction)
         default:
             throw DataError.unknownCorpus(data.corpus, known: kinds)
         }

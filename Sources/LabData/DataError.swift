@@ -17,6 +17,10 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case notUTF8(path: String, offset: Int, line: Int)
     /// The bundled copy of Tiny Shakespeare is missing from the installation.
     case missingResource(String)
+    /// `data.corpus = "kjv"` without a cached text and without the `bible` program to extract it.
+    case bibleNotInstalled(cachePath: String)
+    /// The `bible` program ran but did not produce the whole text.
+    case bibleExtractionFailed(reason: String)
     /// A split holds `bytes` bytes, fewer than the `needed` for one batch.
     case corpusTooSmall(corpus: String, split: String, bytes: Int, needed: Int, batchSize: Int, seqLen: Int)
 
@@ -43,6 +47,12 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
         case let .missingResource(name):
             return "the bundled resource '\(name)' is missing from this installation; "
                 + "use data.corpus = \"text\" with data.path pointing at a copy"
+        case let .bibleNotInstalled(cachePath):
+            return "data.corpus = \"kjv\" needs the King James Bible of Debian's optional bible-kjv package, "
+                + "which is not installed: run LONGCAT_OPTIONAL=1 scripts/setup.sh (or apt-get install bible-kjv); "
+                + "its text is then extracted once into \(cachePath) (data.cache_dir)"
+        case let .bibleExtractionFailed(reason):
+            return "data.corpus = \"kjv\": extracting the text with the bible program failed: \(reason)"
         case let .corpusTooSmall(corpus, split, bytes, needed, batchSize, seqLen):
             let fix = split == "validation"
                 ? "raise data.validation_fraction, use a larger corpus or lower train.seq_len"

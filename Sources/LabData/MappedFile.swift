@@ -42,12 +42,14 @@ final class MappedFile {
     }
 }
 
-/// Bytes copied into one allocation that lives as long as this object (synthetic corpora).
-final class OwnedBytes {
-    let bytes: UnsafeBufferPointer<UInt8>
+/// Bytes (or subword ids) copied into one allocation that lives as long as this object.
+typealias OwnedBytes = OwnedBuffer<UInt8>
 
-    init(_ source: [UInt8]) {
-        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(source.count, 1))
+final class OwnedBuffer<Element> {
+    let bytes: UnsafeBufferPointer<Element>
+
+    init(_ source: [Element]) {
+        let buffer = UnsafeMutableBufferPointer<Element>.allocate(capacity: max(source.count, 1))
         _ = buffer.initialize(from: source)
         bytes = UnsafeBufferPointer(start: buffer.baseAddress, count: source.count)
     }

@@ -58,6 +58,13 @@ public struct TokenClass: Hashable, Sendable, CustomStringConvertible {
         "whitespace", "punctuation", "other",
     ]
 
+    /// Ordinal difficulty of each flat label, in `labelNames` order, for `longcat-lab
+    /// allocation`: the paper's observation turned into an order. LongCat-Flash's shallow layers
+    /// give function words, numbers and punctuation fewer FFN experts; at byte level that reads
+    /// digits, whitespace, punctuation and other bytes (0) < letters continuing a word (1) <
+    /// letters starting a word (2), the byte that carries most of a word's information.
+    public static let difficulty = [2, 1, 0, 0, 0, 0, 0]
+
     public var description: String { TokenClass.labelNames[Int(labelID)] }
 }
 
@@ -78,4 +85,18 @@ public func tokenClassLabels(_ bytes: some Collection<UInt8>) -> [UInt8] {
         previous = byte
     }
     return labels
+}
+
+/// Flat token-class labels of subword ids: the class of each token's first byte after a
+/// leading space; a word start when the token opens with a space before a word, or begins a
+/// word right after a token that ended in a non-word byte.
+func subwordClassLabels(_ ids: [UInt16], tokenizer: BytePairTokenizer) -> [UInt8] {
+    let bytes = tokenizer.tokenBytes
+    var previous: UInt8? = nil
+    return ids.map { id in
+        let b = bytes[Int(id)]
+        let lead = b.count > 1 && b[0] == 0x20 ? 1 : 0
+        defer { previous = b.last }
+        return tokenClass(previous: lead == 1 ? 0x20 : previous, current: b[lead]).labelID
+    }
 }

@@ -112,6 +112,7 @@ final class Recorder {
         var record = StepRecord(runID: runID, step: stepRow, layers: rows.layers, experts: rows.experts,
                                 activatedParams: rows.activated)
         record.variance = variance.take(step: step)
+        TokenSampling.take(for: model, into: &record)
         record.step.recordMs = rows.ms + Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         try store.record(record)
         telemetry.prepare(forStep: step + 1)

@@ -63,7 +63,7 @@ public final class Trainer {
         self.options = options
         LabThreads.set(config.train.threads)
         let t = config.train, m = config.model
-        corpus = try Corpus.load(config.data, seed: t.seed)
+        corpus = try Corpus.load(config.data, seed: t.seed, vocabSize: m.vocabSize)
         try corpus.check(batch: t.batchSize, seqLen: t.seqLen)
         model = LongCatModel(config: config, batch: t.batchSize, seqLen: t.seqLen)
         model.initializeWeights(seed: UInt64(t.seed))

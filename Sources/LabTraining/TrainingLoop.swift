@@ -27,6 +27,7 @@ extension Trainer {
             try recorder?.begin()
         }
         try writeAtomically(config.resolvedTOML(), to: runDirectory + "/config.toml")
+        if let tokenizer = corpus.tokenizer { try writeAtomically(tokenizer.json, to: runDirectory + "/tokenizer.json") }
         interrupt.install()
         var summary = TrainSummary()
         summary.runName = options.name
@@ -154,6 +155,7 @@ extension Trainer {
                 }
             }
             sum += losses.lm
+            sampleTokens(evaluationBatch: i)
         }
         return sum / Double(max(t.evalBatches, 1))
     }

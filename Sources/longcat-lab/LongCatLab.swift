@@ -26,5 +26,6 @@ struct LongCatLab: ParsableCommand {
             PlotCommand.self,
             CompareCommand.self,
             ExportCommand.self,
+            AllocationCommand.self,
         ])
 }

@@ -12,6 +12,12 @@
 /// depends on every operand digit through the carries (and, for products, on all partial
 /// products); operands are random, so no computation lowers their loss; symbols and newlines
 /// are cheap bookkeeping. A router that learnt this gives result digits the most FFN experts.
+///
+/// Difficulty order: newline (0) < symbol (1: `=` and the operator are nearly fixed by the
+/// digit counts) < operand (2: about log 10 per digit for any model) < result (3). Result
+/// digits rank highest although an ideal model predicts them with certainty: reaching that
+/// certainty takes carries and partial products, and a model without that computation is
+/// left with up to log 10 nats per digit.
 public struct ArithmeticGenerator: SyntheticGenerator {
     public var maxSumDigits = 4
     public var maxProductDigits = 3
@@ -29,6 +35,8 @@ public struct ArithmeticGenerator: SyntheticGenerator {
     public func analyticEntropy(label: Int) -> Double? {
         label == Int(Label.result.rawValue) || label == Int(Label.newline.rawValue) ? 0 : nil
     }
+
+    public var difficulty: [Int] { [2, 1, 3, 0] }
 
     public func generate(bytes: Int, seed: UInt64) -> (tokens: [UInt8], labels: [UInt8]) {
         precondition((1...9).contains(maxSumDigits) && (1...9).contains(maxProductDigits), "operands of 1 to 9 digits")

@@ -17,6 +17,10 @@ import Foundation
 /// source, which happens at copy-start (attention matches the prefix, the FFN must decide "this
 /// is a repeat"); once found, continuing a copy is cheap. So copy-start deserves the most
 /// experts, copy and novel the fewest.
+///
+/// Difficulty order: copy (0: certain once the source is found) < copy-start (1: a repeat
+/// cannot be foreseen, but once it starts the recent spans narrow the next byte down) < novel
+/// (2: log 26 per letter whatever the model does).
 public struct CopyGenerator: SyntheticGenerator {
     public var minLength = 4
     public var maxLength = 12
@@ -43,6 +47,8 @@ public struct CopyGenerator: SyntheticGenerator {
     public func analyticEntropy(label: Int) -> Double? {
         label == Int(Label.copy.rawValue) ? 0 : nil
     }
+
+    public var difficulty: [Int] { [2, 1, 0] }
 
     public func generate(bytes: Int, seed: UInt64) -> (tokens: [UInt8], labels: [UInt8]) {
         let (tokens, labels, _) = generateWithRepeats(bytes: bytes, seed: seed)

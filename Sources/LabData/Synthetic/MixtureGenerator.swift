@@ -6,9 +6,10 @@ import Foundation
 /// Every segment is `segmentLength` bytes: a separator `\n`, a kind byte (`F`, `M` or `R`,
 /// chosen uniformly) and `segmentLength - 2` content bytes:
 /// - `filler`: `fillerPattern` repeated from its start. Entropy 0.
-/// - `markov`: a run of `MarkovSource` over `markovAlphabet`, its first symbol drawn from the
-///   stationary distribution pi. Achievable loss per markov token, averaged over a segment of
-///   L content bytes: (H(pi) + (L - 1) h) / L, with h the entropy rate.
+/// - `markov`: a run of a `MarkovSource` of order n = `markovOrder` over `markovAlphabet`,
+///   its first n symbols drawn from the stationary distribution pi of contexts. Achievable
+///   loss per markov token, averaged over a segment of L content bytes:
+///   (H(pi) + (L - n) h) / L, with h the entropy rate.
 /// - `random`: uniform over `randomSet`. Entropy log |randomSet|.
 /// - `separator` (the `\n`): entropy 0 once the model knows the segment phase, which one
 ///   earlier boundary in the window reveals because the length is fixed.
@@ -18,12 +19,21 @@ import Foundation
 /// Ideal allocation of compute: filler needs none (a zero expert suffices: copying the
 /// pattern is attention's job); random bytes need none either, because no computation beats
 /// log |set|, so compute spent there is wasted; markov tokens are where computation pays
-/// (looking up the transition row of the previous symbol). A router that learnt this gives markov tokens the most FFN experts, random and filler
-/// the fewest.
+/// (looking up the transition row of the context). A router that learnt this gives markov
+/// tokens the most FFN experts, random and filler the fewest. (A first-order table is a
+/// bigram, which the embedding and LM head alone can represent; markov tokens then reward
+/// computation only while that table is being learnt. Order 3, `data.markov_order = 3`, is a
+/// table of 512 contexts that keeps rewarding it much longer.)
+///
+/// Difficulty order: the analytic entropies, filler = separator (0) < kind (log 3) < markov
+/// (about 1.4 nats with the default first-order table) < random (log 16). It ranks random bytes hardest,
+/// the ideal allocation ranks them with filler: the per-label means tell the two apart.
 public struct MixtureGenerator: SyntheticGenerator {
     public var segmentLength = 64
     public var fillerPattern: [UInt8] = Array("=-~-".utf8)
     public var markovAlphabet: [UInt8] = Array("stuvwxyz".utf8)
+    /// n: symbols of context of the Markov source (`data.markov_order`).
+    public var markovOrder = 1
     public var randomSet: [UInt8] = Array("0123456789abcdef".utf8)
     /// Seeds the transition table (not the corpus seed), so the analytic entropies are known
     /// before any corpus is generated and are the same for every training seed.
@@ -41,7 +51,7 @@ public struct MixtureGenerator: SyntheticGenerator {
     public var labelNames: [String] { ["filler", "markov", "random", "separator", "kind"] }
 
     /// The Markov source behind `markov` segments.
-    public var markov: MarkovSource { MarkovSource(alphabet: markovAlphabet, seed: tableSeed) }
+    public var markov: MarkovSource { MarkovSource(alphabet: markovAlphabet, order: markovOrder, seed: tableSeed) }
 
     public func analyticEntropy(label: Int) -> Double? {
         guard let label = Label(rawValue: UInt8(clamping: label)) else { return nil }
@@ -52,12 +62,19 @@ public struct MixtureGenerator: SyntheticGenerator {
         case .markov:
             let source = markov
             let l = Double(segmentLength - 2)
-            return (source.stationaryEntropy + (l - 1) * source.entropyRate) / l
+            return (source.stationaryEntropy + (l - Double(markovOrder)) * source.entropyRate) / l
         }
     }
 
+    /// Ranks of the analytic entropies (equal entropies share a rank).
+    public var difficulty: [Int] {
+        let entropies = Label.allCases.map { analyticEntropy(label: Int($0.rawValue)) ?? 0 }
+        let distinct = Array(Set(entropies)).sorted()
+        return entropies.map { e in distinct.firstIndex(of: e)! }
+    }
+
     public func generate(bytes: Int, seed: UInt64) -> (tokens: [UInt8], labels: [UInt8]) {
-        precondition(segmentLength >= 3, "a segment needs its two header bytes and content")
+        precondition(segmentLength >= 2 + markovOrder, "a segment needs its two header bytes and a Markov context")
         var random = DataRandom(seed: seed)
         let source = markov
         let contentLength = segmentLength - 2
@@ -72,11 +89,12 @@ public struct MixtureGenerator: SyntheticGenerator {
                     out.append(fillerPattern[i % fillerPattern.count], Label.filler.rawValue)
                 }
             case 1:
-                var symbol = source.first(&random)
-                out.append(markovAlphabet[symbol], Label.markov.rawValue)
-                for _ in 1..<contentLength {
-                    symbol = source.next(after: symbol, &random)
+                var context = source.first(&random)
+                for s in source.symbols(ofContext: context) { out.append(markovAlphabet[s], Label.markov.rawValue) }
+                for _ in markovOrder..<contentLength {
+                    let symbol = source.next(after: context, &random)
                     out.append(markovAlphabet[symbol], Label.markov.rawValue)
+                    context = source.context(context, then: symbol)
                 }
             default:
                 for _ in 0..<contentLength {

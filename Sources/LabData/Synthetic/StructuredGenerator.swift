@@ -15,6 +15,11 @@
 /// items seen; the first byte of a value also needs work (its type depends on the key before
 /// it). The remaining key letters are memorised completions and value letters are random, so
 /// extra compute lowers neither loss.
+///
+/// Difficulty order: newline (0) < key (1: the first letter picks among six keys, the rest
+/// complete it) = punct (1: `:` is certain, `,` against a closing bracket is a coin flip) <
+/// open (2: fixed by the key, which lies one `:` back) < close (3: which bracket depends on
+/// the stack of open ones) < value (4: random letters and digits, log 26 or log 10 each).
 public struct StructuredGenerator: SyntheticGenerator {
     public var maxFields = 4
     public var maxDepth = 3
@@ -35,6 +40,8 @@ public struct StructuredGenerator: SyntheticGenerator {
     public func analyticEntropy(label: Int) -> Double? {
         label == Int(Label.newline.rawValue) ? 0 : nil
     }
+
+    public var difficulty: [Int] { [1, 4, 2, 3, 1, 0] }
 
     public func generate(bytes: Int, seed: UInt64) -> (tokens: [UInt8], labels: [UInt8]) {
         precondition(maxFields >= 1 && maxDepth >= 1 && maxListItems >= 1, "records need fields, depth and items")

@@ -7,6 +7,9 @@
 /// Ideal allocation of compute: that of each part (see the four generators); the suite asks
 /// whether one router learns all four allocations at once, e.g. result digits and copy starts
 /// high, random bytes and filler low.
+///
+/// Difficulty order: each part's own order, unchanged (ranks of different parts are not
+/// calibrated against each other; compare labels within a part).
 public struct SuiteGenerator: SyntheticGenerator {
     public var chunkBytes = 2048
     public var parts: [any SyntheticGenerator] = [
@@ -38,6 +41,8 @@ public struct SuiteGenerator: SyntheticGenerator {
         }
         return nil
     }
+
+    public var difficulty: [Int] { parts.flatMap(\.difficulty) }
 
     public func generate(bytes: Int, seed: UInt64) -> (tokens: [UInt8], labels: [UInt8]) {
         precondition(chunkBytes >= 1 && !parts.isEmpty, "chunks need bytes and parts")

@@ -1,3 +1,5 @@
+import LabConfig
+
 /// A seeded source of synthetic byte corpora whose tokens carry difficulty labels.
 ///
 /// Researchers compare, per label, the loss a model reaches and the compute its router spends
@@ -14,12 +16,26 @@ public protocol SyntheticGenerator: Sendable {
     /// Nats per token an ideal model reaches on tokens with this label (given enough context),
     /// nil where there is no closed form.
     func analyticEntropy(label: Int) -> Double?
+    /// Ordinal difficulty of each label, in id order: 0 for tokens the lab's models predict
+    /// with certainty at no cost, higher for tokens that leave them more loss; ties share a
+    /// value. `longcat-lab allocation` rank-correlates it with FFN experts per token. The
+    /// analytic entropy decides the order where every label has one; each generator's doc
+    /// comment explains its order otherwise.
+    var difficulty: [Int] { get }
 }
 
 /// The registry of generators by name.
 public enum SyntheticCorpora {
     /// Every name `data.synthetic` accepts.
     public static let names = ["copy", "mixture", "arithmetic", "structured", "suite"]
+
+    /// The generator `[data]` selects, with its settings (`data.markov_order` for the mixture).
+    public static func generator(for data: DataConfig) throws -> any SyntheticGenerator {
+        let generator = try generator(named: data.synthetic)
+        guard var mixture = generator as? MixtureGenerator else { return generator }
+        mixture.markovOrder = data.markovOrder
+        return mixture
+    }
 
     /// The generator with default settings for `name`.
     public static func generator(named name: String) throws -> any SyntheticGenerator {

@@ -1,0 +1,129 @@
+import Foundation
+import LabData
+import LabModel
+import LabRecords
+
+// Who gets compute, token by token: at each evaluation the trainer samples the routing of the
+// first `train.token_sample_batches` evaluation batches into `token_samples` rows, one per
+// token and layer, and measures the loss per label over all evaluation batches.
+//
+// Dimension letters: B batch, T sequence length, R = B*T tokens, L layers, K top-k slots,
+// N routed (FFN) experts, V vocabulary.
+
+/// What one evaluation sampled, waiting for the recorder of its step.
+struct TokenSampleBatch {
+    /// Rows of the sampled batches, their `step` still 0.
+    var rows: [TokenSampleRow] = []
+    /// Sum of per-token losses (nats) and token count per label id of the predicted token.
+    var lossSum: [Double] = []
+    var tokens: [Int] = []
+    var labelNames: [String] = []
+}
+
+/// Evaluation and recording share only the model, so samples wait here, keyed by the model,
+/// between `Trainer.sampleTokens(evaluationBatch:)` and `TokenSampling.take(for:into:)`.
+/// Each entry is bounded by one evaluation (batch 0 starts it afresh) and removed when taken.
+enum TokenSampling {
+    /// `variance_stats` module of the mean loss per label (layer -1, statistic = label name).
+    static let lossModule = "eval_loss_by_label"
+    /// `variance_stats` module of the evaluation tokens per label (layer -1).
+    static let tokensModule = "eval_tokens_by_label"
+
+    private final class Entry {
+        weak var model: LongCatModel?
+        var batch = TokenSampleBatch()
+        init(model: LongCatModel) { self.model = model }
+    }
+
+    private final class Registry: @unchecked Sendable {
+        let lock = NSLock()
+        var entries: [ObjectIdentifier: Entry] = [:]
+    }
+
+    private static let registry = Registry()
+
+    /// Runs `body` on the model's pending samples; `fresh` drops what an earlier evaluation left.
+    static func update(_ model: LongCatModel, fresh: Bool, _ body: (inout TokenSampleBatch) -> Void) {
+        registry.lock.lock()
+        defer { registry.lock.unlock() }
+        let key = ObjectIdentifier(model)
+        // A dead owner means the identifier was reused by a new model: its samples are stale.
+        if fresh || registry.entries[key]?.model !== model { registry.entries[key] = Entry(model: model) }
+        body(&registry.entries[key]!.batch)
+    }
+
+    /// Moves the model's pending samples into `record` (token rows and per-label loss rows,
+    /// stamped with the record's step); does nothing when there are none.
+    static func take(for model: LongCatModel, into record: inout StepRecord) {
+        registry.lock.lock()
+        let entry = registry.entries.removeValue(forKey: ObjectIdentifier(model))
+        registry.lock.unlock()
+        guard let entry, entry.model === model else { return }
+        let step = record.step.step
+        record.tokenSamples += entry.batch.rows.map { var row = $0; row.step = step; return row }
+        let b = entry.batch
+        for (id, name) in b.labelNames.enumerated() where b.tokens[id] > 0 {
+            record.variance.append(VarianceRow(step: step, layer: -1, module: lossModule, statistic: name,
+                                               value: b.lossSum[id] / Double(b.tokens[id])))
+            record.variance.append(VarianceRow(step: step, layer: -1, module: tokensModule, statistic: name,
+                                               value: Double(b.tokens[id])))
+        }
+    }
+}
+
+extension Trainer {
+    /// Called by `evaluate()` right after the forward pass of evaluation batch `index`: adds
+    /// the batch's per-label losses and, for the first `train.token_sample_batches` batches,
+    /// one row per token and layer. Reads the model, never writes it, so training is the same
+    /// with sampling on or off. Does nothing when the run records nothing.
+    func sampleTokens(evaluationBatch index: Int) {
+        guard options.record else { return }
+        let t = config.train, m = config.model
+        let rows = t.batchSize * t.seqLen
+        let sampler = BatchSampler(corpus: corpus, split: .validation, batch: t.batchSize, seqLen: t.seqLen, seed: t.seed)
+        let starts = index < t.tokenSampleBatches ? sampler.evaluationWindowStarts(index: index, of: t.evalBatches) : []
+        let losses = tokenLosses(rows: rows, vocab: m.vocabSize)
+        TokenSampling.update(model, fresh: index == 0) { batch in
+            let names = corpus.labelNames
+            if batch.labelNames != names {
+                batch.labelNames = names
+                batch.lossSum = [Double](repeating: 0, count: names.count)
+                batch.tokens = [Int](repeating: 0, count: names.count)
+            }
+            for r in 0..<rows where targets[r] >= 0 {
+                batch.lossSum[Int(labels[r])] += losses[r]
+                batch.tokens[Int(labels[r])] += 1
+            }
+            for (b, start) in starts.enumerated() {
+                for position in 0..<t.seqLen {
+                    let r = b * t.seqLen + position
+                    let label = names[Int(corpus.label(at: start + position))]
+                    for l in 0..<m.numLayers {
+                        let plan = model.saved[l].moe.plan
+                        let experts = plan.expert[(r * plan.topK)..<((r + 1) * plan.topK)]
+                            .filter { Int($0) < plan.routedExperts }.map { Int($0) }
+                        batch.rows.append(TokenSampleRow(step: 0, sample: index * t.batchSize + b, position: position,
+                                                         layer: l, token: Int(tokens[r]), label: label,
+                                                         ffnExperts: Int(plan.ffnCount[r]), experts: experts))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Cross-entropy (nats) of each of the `rows` tokens of the last evaluation pass, from
+    /// the model's logits `[R, V]`; 0 where the target is ignored.
+    func tokenLosses(rows: Int, vocab v: Int) -> [Double] {
+        let logits = model.lastLogits
+        return (0..<rows).map { r in
+            let target = Int(targets[r])
+            guard target >= 0 else { return 0 }
+            let z = logits + r * v
+            var peak = -Float.infinity
+            for j in 0..<v { peak = max(peak, z[j]) }
+            var sum = 0.0
+            for j in 0..<v { sum += exp(Double(z[j] - peak)) }
+            return log(sum) - Double(z[target] - peak)
+        }
+    }
+}

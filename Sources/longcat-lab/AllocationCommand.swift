@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import LabRecords
+import LabTraining
+
+struct AllocationCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "allocation",
+        abstract: "Who gets compute: FFN experts per token by difficulty label or token class, per layer.",
+        discussion: """
+        Reads the token samples of one evaluation step of RUN (recorded for the first
+        train.token_sample_batches evaluation batches) and prints, per label, its declared
+        difficulty, the achievable and measured loss, and the mean FFN experts per token in
+        each layer; then Spearman's rank correlation between difficulty and FFN experts with a
+        95% bootstrap interval over evaluation sequences. Synthetic corpora are labelled by
+        their generators' difficulty labels, text by token class.
+
+        Examples:
+          longcat-lab allocation mixture-1
+          longcat-lab allocation quickstart-1 --step 599 --by target
+        """)
+
+    @Argument(help: ArgumentHelp("Run name.", valueName: "run"))
+    var runName: String
+
+    @Option(help: "Evaluation step (default: the last one with token samples).")
+    var step: Int?
+
+    @Option(help: ArgumentHelp("Count a position under its own token's label (token) or under the label of the token it predicts (target); default target for synthetic corpora, token for text.", valueName: "token|target"))
+    var by: String?
+
+    @Option(help: "Bootstrap resamples for the intervals.")
+    var resamples = 1000
+
+    @Option(help: "Records database.")
+    var db = "results/lab.sqlite"
+
+    func run() throws {
+        var view: AllocationView? = nil
+        if let by {
+            guard let v = AllocationView(rawValue: by) else {
+                throw ValidationError("--by \(by): use token or target")
+            }
+            view = v
+        }
+        guard resamples >= 1 else { throw ValidationError("--resamples \(resamples): must be at least 1") }
+        guard FileManager.default.fileExists(atPath: db) else {
+            throw ValidationError("--db \(db): no records database there (train writes one; see --db of train)")
+        }
+        let store = try RecordStore(path: db)
+        print(try allocationReport(store: store, run: runName, step: step, view: view, resamples: resamples).rendered())
+    }
+}
