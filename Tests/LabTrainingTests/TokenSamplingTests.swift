@@ -73,7 +73,9 @@ struct TokenSamplingTests {
         let (store, id) = try trainRecorded(c, name: "losses")
         let variance = try store.varianceStats(runID: id)
         for step in try store.steps(runID: id) {
-            let here = variance.filter { $0.step == step.step }
+            let here = variance.filter {
+                $0.step == step.step && ($0.module == TokenSampling.lossModule || $0.module == TokenSampling.tokensModule)
+            }
             guard let evalLoss = step.evalLoss else {
                 #expect(here.isEmpty)
                 continue
