@@ -140,7 +140,7 @@ public final class Corpus: @unchecked Sendable {
         generator?.analyticEntropy(label: label)
     }
 
-    /// Throws unless each split holds enough bytes: `batch` windows of `seqLen + 1` bytes in
+    /// Throws unless each split holds enough tokens: `batch` windows of `seqLen + 1` tokens in
     /// train (so a batch can hold distinct windows) and one window in validation.
     public func check(batch: Int, seqLen: Int) throws {
         guard batch >= 1 else {
