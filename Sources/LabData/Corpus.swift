@@ -60,7 +60,8 @@ public final class Corpus: @unchecked Sendable {
 
     /// `bytes` with its train split re-tokenised by `tokenizer` (trained on that split): each
     /// split is encoded on its own, so no token straddles the split point. Labels are the
-    /// token classes of the subwords (`subwordClassLabels`).
+    /// token classes of the subwords (`subwordClassLabels`), also for a synthetic corpus, whose
+    /// difficulty labels belong to bytes.
     init(subwordsOf bytes: Corpus, tokenizer: BytePairTokenizer) {
         let train = tokenizer.encode(bytes.train), validation = tokenizer.encode(bytes.validation)
         let ids = OwnedBuffer(train + validation)
