@@ -1,8 +1,8 @@
-/// Batches of byte windows: B rows of T input tokens and the T next tokens as targets.
+/// Batches of token windows: B rows of T input tokens and the T next tokens as targets.
 ///
 /// Dimension letters: B batch (rows), T sequence length. Every output buffer is `[B, T]`
-/// row-major. A row is a window of T + 1 consecutive bytes of one split: tokens are its first
-/// T bytes, targets its last T.
+/// row-major. A row is a window of T + 1 consecutive model tokens (bytes, or subwords) of one
+/// split: tokens are its first T, targets its last T.
 public struct BatchSampler: Sendable {
     public let corpus: Corpus
     public let split: Split
@@ -14,13 +14,13 @@ public struct BatchSampler: Sendable {
     /// Corpus-wide indices of the split.
     private let range: Range<Int>
 
-    /// The split must hold at least T + 1 bytes (`corpus.check(batch:seqLen:)` says so with a
+    /// The split must hold at least T + 1 tokens (`corpus.check(batch:seqLen:)` says so with a
     /// user-facing error; here it is a precondition).
     public init(corpus: Corpus, split: Split, batch: Int, seqLen: Int, seed: Int) {
         precondition(batch >= 1 && seqLen >= 1, "batch and seqLen must be positive")
         range = corpus.range(split)
         precondition(range.count >= seqLen + 1,
-                     "the \(split) split of '\(corpus.name)' holds \(range.count) bytes, fewer than seqLen + 1; call corpus.check first")
+                     "the \(split) split of '\(corpus.name)' holds \(range.count) tokens, fewer than seqLen + 1; call corpus.check first")
         self.corpus = corpus
         self.split = split
         self.batchSize = batch
@@ -28,7 +28,7 @@ public struct BatchSampler: Sendable {
         self.seed = seed
     }
 
-    /// Last corpus-wide index at which a window of T + 1 bytes can start.
+    /// Last corpus-wide index at which a window of T + 1 tokens can start.
     private var lastStart: Int { range.upperBound - seqLen - 1 }
 
     /// Corpus-wide start of each row's window at `step`: uniform over the split, a pure

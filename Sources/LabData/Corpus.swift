@@ -60,7 +60,8 @@ public final class Corpus: @unchecked Sendable {
 
     /// `bytes` with its train split re-tokenised by `tokenizer` (trained on that split): each
     /// split is encoded on its own, so no token straddles the split point. Labels are the
-    /// token classes of the subwords (`subwordClassLabels`).
+    /// token classes of the subwords (`subwordClassLabels`), also for a synthetic corpus, whose
+    /// difficulty labels belong to bytes.
     init(subwordsOf bytes: Corpus, tokenizer: BytePairTokenizer) {
         let train = tokenizer.encode(bytes.train), validation = tokenizer.encode(bytes.validation)
         let ids = OwnedBuffer(train + validation)
@@ -140,7 +141,7 @@ public final class Corpus: @unchecked Sendable {
         generator?.analyticEntropy(label: label)
     }
 
-    /// Throws unless each split holds enough bytes: `batch` windows of `seqLen + 1` bytes in
+    /// Throws unless each split holds enough tokens: `batch` windows of `seqLen + 1` tokens in
     /// train (so a batch can hold distinct windows) and one window in validation.
     public func check(batch: Int, seqLen: Int) throws {
         guard batch >= 1 else {

@@ -21,7 +21,7 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case bibleNotInstalled(cachePath: String)
     /// The `bible` program ran but did not produce the whole text.
     case bibleExtractionFailed(reason: String)
-    /// A split holds `bytes` bytes, fewer than the `needed` for one batch.
+    /// A split holds `bytes` tokens (bytes, or subwords), fewer than the `needed` for one batch.
     case corpusTooSmall(corpus: String, split: String, bytes: Int, needed: Int, batchSize: Int, seqLen: Int)
 
     public var description: String {
@@ -57,7 +57,7 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
             let fix = split == "validation"
                 ? "raise data.validation_fraction, use a larger corpus or lower train.seq_len"
                 : "use a larger corpus or lower train.batch_size / train.seq_len"
-            return "corpus '\(corpus)': its \(split) split holds \(bytes) bytes, but one batch "
+            return "corpus '\(corpus)': its \(split) split holds \(bytes) tokens, but one batch "
                 + "(train.batch_size = \(batchSize), train.seq_len = \(seqLen)) needs \(needed); \(fix)"
         }
     }

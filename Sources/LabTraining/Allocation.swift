@@ -89,35 +89,40 @@ public func allocationReport(store: RecordStore, run name: String, step: Int? = 
             + sampled.map(String.init).joined(separator: ", "))
     }
     let scheme = try LabelScheme(config.data)
-    let view = view ?? (config.data.corpus == "synthetic" ? .target : .token)
+    let view = view ?? (scheme.byTokenClass ? .token : .target)
     let rows = try store.tokenSamples(runID: run.id, step: chosen)
     let losses = try store.varianceStats(runID: run.id).filter { $0.step == chosen && $0.module == TokenSampling.lossModule }
     let measured = Dictionary(losses.map { ($0.statistic, $0.value) }, uniquingKeysWith: { a, _ in a })
     let samples = TokenObservations(rows: rows, layers: config.model.numLayers, scheme: scheme, view: view)
     var report = samples.report(run: name, corpus: scheme.corpus, step: chosen, view: view, scheme: scheme,
                                 measured: measured, topK: config.model.moeTopk, resamples: resamples)
-    if config.data.corpus != "synthetic" {
+    if scheme.byTokenClass {
         report.words = WordAllocation.measure(rows: rows, layers: config.model.numLayers, resamples: resamples)
     }
     return report
 }
 
-/// Label names, declared difficulties and achievable losses of a run's corpus.
+/// Label names, declared difficulties and achievable losses of a run's corpus (token classes
+/// for subword corpora, synthetic ones included).
 struct LabelScheme {
     var corpus: String
     var names: [String]
     var difficulty: [Int]
     var achievable: [Double?]
+    /// Labels are token classes (text, or any subword corpus), not a generator's.
+    var byTokenClass: Bool
 
     init(_ data: DataConfig) throws {
-        if data.corpus == "synthetic" {
+        byTokenClass = data.corpus != "synthetic" || data.tokenizer != "byte"
+        if !byTokenClass {
             let g = try SyntheticCorpora.generator(for: data)
             corpus = "synthetic:" + data.synthetic
             names = g.labelNames
             difficulty = g.difficulty
             achievable = names.indices.map { g.analyticEntropy(label: $0) }
         } else {
-            corpus = data.corpus == "text" ? "text:" + URL(fileURLWithPath: data.path).lastPathComponent : data.corpus
+            corpus = (data.corpus == "text" ? "text:" + URL(fileURLWithPath: data.path).lastPathComponent : data.corpus)
+                + (data.tokenizer == "byte" ? "" : " (\(data.tokenizer))")
             names = TokenClass.labelNames
             difficulty = TokenClass.difficulty
             achievable = names.map { _ in nil }
