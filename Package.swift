@@ -36,11 +36,12 @@ let package = Package(
                 dependencies: ["LabModel", "LabData", "LabRecords", "LabConfig", "LabRouting", "LabKernels", "LabSafetensors"],
                 swiftSettings: fast),
         .target(name: "LabSimulation", dependencies: ["LabConfig", "LabRouting", "LabRecords"], swiftSettings: fast),
+        .target(name: "LabSweeps", dependencies: ["LabConfig", "LabRecords", "LabTraining"]),
         .executableTarget(
             name: "longcat-lab",
             dependencies: [
                 "LabKernels", "LabRouting", "LabConfig", "LabModel", "LabData", "LabRecords",
-                "LabTraining", "LabSimulation", "LabSafetensors",
+                "LabTraining", "LabSimulation", "LabSafetensors", "LabSweeps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -56,6 +57,7 @@ let package = Package(
         .testTarget(name: "LabSafetensorsTests", dependencies: ["LabSafetensors"]),
         .testTarget(name: "LabTrainingTests", dependencies: ["LabTraining", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "LabSimulationTests", dependencies: ["LabSimulation"], swiftSettings: fast),
+        .testTarget(name: "LabSweepsTests", dependencies: ["LabSweeps", "LabConfig", "LabRecords", "longcat-lab"]),
         .testTarget(name: "EndToEndTests", dependencies: ["longcat-lab"]),
     ]
 )

@@ -11,5 +11,5 @@ struct LongCatLab: ParsableCommand {
         (default results/lab.sqlite) and writes checkpoints under results/runs/<name>/.
         Start with: longcat-lab train experiments/quickstart.toml
         """,
-        subcommands: [TrainCommand.self, BenchCommand.self, DoctorCommand.self])
+        subcommands: [TrainCommand.self, BenchCommand.self, DoctorCommand.self, SweepCommand.self, MergeCommand.self])
 }
