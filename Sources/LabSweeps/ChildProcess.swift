@@ -7,14 +7,14 @@ import Darwin
 
 /// A child process of the sweep: spawned in its own process group (so a Ctrl-C at the
 /// terminal reaches only the sweep, which then asks each child once to stop), with SIGINT and
-/// SIGTERM at their defaults and its output appended to a log file.
+/// SIGTERM at their defaults and its output appended to a log file (or shared with the sweep's).
 final class ChildProcess {
     let pid: pid_t
     /// Exit status once reaped: the exit code, or 128 + signal number.
     private(set) var exitStatus: Int32?
 
-    /// Starts `executable` with `arguments`, stdout and stderr appended to `logPath`.
-    init(executable: String, arguments: [String], logPath: String) throws {
+    /// Starts `executable` with `arguments`, stdout and stderr appended to `logPath` (when given).
+    init(executable: String, arguments: [String], logPath: String?) throws {
         var actions = posix_spawn_file_actions_t()
         var attributes = posix_spawnattr_t()
         posix_spawn_file_actions_init(&actions)
@@ -23,8 +23,10 @@ final class ChildProcess {
             posix_spawn_file_actions_destroy(&actions)
             posix_spawnattr_destroy(&attributes)
         }
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let logPath {
+            posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
         var defaults = sigset_t(), empty = sigset_t()
         sigemptyset(&defaults)
         sigaddset(&defaults, SIGINT)

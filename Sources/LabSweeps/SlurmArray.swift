@@ -67,8 +67,9 @@ public struct SlurmArray: Sendable {
     /// The batch script for the tasks `tasks` (run indices).
     public func script(tasks: [SweepRun]) -> String {
         let placeholder = "@@RUN@@"
-        let worker = SweepWorkerArguments(file: file, run: placeholder, database: database(of: placeholder),
+        var worker = SweepWorkerArguments(file: file, run: placeholder, database: database(of: placeholder),
                                           results: results, threads: threadsPerTask, retryFailed: retryFailed)
+        worker.quiet = false
         let command = ([executable] + worker.arguments).map { shellQuoted($0).replacingOccurrences(of: placeholder, with: "'\"$name\"'") }
         var array = Self.arraySpec(tasks.map(\.index))
         if let maxConcurrent { array += "%\(maxConcurrent)" }

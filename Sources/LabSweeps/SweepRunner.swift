@@ -2,46 +2,58 @@ import Foundation
 import LabRecords
 
 /// Set by SIGINT or SIGTERM: the sweep stops starting runs and asks running ones to checkpoint.
-public final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var raised = false
-    nonisolated(unsafe) private var sources: [DispatchSourceSignal] = []
-
+///
+/// A plain C signal handler rather than a dispatch source: the trainer's own interrupt handling
+/// (LabTraining's `InterruptFlag`) resets both signals to SIG_IGN before it registers its
+/// dispatch source, which would silence a dispatch source registered here earlier. A worker
+/// installs this first; the trainer's handler then replaces it for the rest of the run.
+public final class StopFlag: Sendable {
     public init() {}
 
-    public var isRaised: Bool { lock.withLock { raised } }
+    public var isRaised: Bool { stopSignalCount != 0 }
 
-    public func raise() { lock.withLock { raised = true } }
+    public func raise() { stopSignalCount = 1 }
 
-    /// Catches SIGINT and SIGTERM from now on (the default action, ending the process, is off).
+    /// Catches SIGINT and SIGTERM from now on (their default action, ending the process, is off),
+    /// and unblocks them in this thread: a process started from a thread that blocks signals
+    /// (a dispatch or Swift-concurrency worker, say) inherits that mask and would never see them.
     public func install() {
+        var set = sigset_t()
+        sigemptyset(&set)
         for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [self] in raise() }
-            source.resume()
-            sources.append(source)
+            signal(sig) { _ in stopSignalCount = 1 }
+            sigaddset(&set, sig)
         }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }
 
-/// Runs every run of a sweep that is not finished yet: one at a time in this process, or
-/// `jobs` at a time as child processes (`sweep FILE --run NAME`) with the threads split
-/// between them. Checks every run's state first, so a database holding a different run of the
-/// same name stops the sweep before anything trains.
+/// Written only by the signal handler and `raise()`; a lone aligned word, read with a plain load.
+nonisolated(unsafe) private var stopSignalCount: Int32 = 0
+
+/// Runs every run of a sweep that is not finished yet, `jobs` at a time, each in a child
+/// process of the same executable (`sweep FILE --run NAME`) with the threads split between
+/// them. Checks every run's state first, so a database holding a different run of the same
+/// name stops the sweep before anything trains.
+///
+/// Children rather than trainers in this process: each run then has its own thread pool
+/// (`LabThreads` is process-wide) and its own signal handling (a second `Trainer` in one
+/// process no longer receives SIGINT/SIGTERM, see `StopFlag`), and killing the sweep cannot
+/// leave a half-written run behind: each child notices, checkpoints and exits.
 public struct SweepRunner {
     public let file: SweepFile
     public let runs: [SweepRun]
     public var database: String
     public var results: String
-    /// Runs at once; more than 1 uses child processes.
+    /// Runs at once. With 1 the child's progress goes to this process's output; with more,
+    /// to `<folder>/logs/<run>.log`.
     public var jobs = 1
     /// Threads in all (0 = all cores), split evenly between the `jobs` runs.
     public var threads = 0
     /// The executable for child processes.
     public var executable = currentExecutablePath()
     public var retryFailed = false
-    /// Print the trainer's progress (one run at a time only; children write logs).
+    /// Children print the trainer's progress lines.
     public var verbose = true
     public var log: @Sendable (String) -> Void = { print($0) }
 
@@ -85,31 +97,9 @@ public struct SweepRunner {
         }
         let skipped = outcomes.filter { $0.status == .skipped }.count
         log("sweep \(file.stem): \(runs.count) runs, \(skipped) already finished, \(todo.count) to run, \(min(jobs, max(todo.count, 1))) at a time with \(threadsPerRun) thread(s) each")
-        if jobs <= 1 {
-            outcomes += try runInProcess(todo, stop: stop)
-        } else {
-            outcomes += try runChildren(todo, stop: stop)
-        }
+        outcomes += try runChildren(todo, stop: stop)
         let order = Dictionary(uniqueKeysWithValues: runs.map { ($0.name, $0.index) })
         return outcomes.sorted { order[$0.name]! < order[$1.name]! }
-    }
-
-    private func runInProcess(_ todo: [(SweepRun, RunState)], stop: StopFlag) throws -> [RunOutcome] {
-        var worker = SweepWorker(database: database, results: results, threads: threadsPerRun)
-        worker.verbose = verbose
-        worker.retryFailed = retryFailed
-        worker.shouldStop = { stop.isRaised }
-        worker.log = log
-        var outcomes: [RunOutcome] = []
-        for (i, (run, _)) in todo.enumerated() {
-            if stop.isRaised { break }
-            log("[\(i + 1)/\(todo.count)] \(run.name)")
-            let outcome = try worker.train(run)
-            log("[\(i + 1)/\(todo.count)] \(run.name): \(describe(outcome))")
-            outcomes.append(outcome)
-            if outcome.status == .interrupted { break }
-        }
-        return outcomes
     }
 
     private func runChildren(_ todo: [(SweepRun, RunState)], stop: StopFlag) throws -> [RunOutcome] {
@@ -124,27 +114,30 @@ public struct SweepRunner {
                 stopping = true
                 log("sweep: stopping; each running run finishes its step and writes a checkpoint")
                 for r in running { r.child.send(SIGTERM) }
+                pending = []
             }
             while !stopping, running.count < jobs, let (run, state) = pending.first {
                 pending = pending.dropFirst()
                 started += 1
-                let args = SweepWorkerArguments(file: file, run: run.name, database: database, results: results,
-                                                threads: threadsPerRun, retryFailed: retryFailed,
-                                                parentPID: getpid()).arguments
-                let child = try ChildProcess(executable: executable, arguments: args, logPath: logs + "/\(run.name).log")
+                var worker = SweepWorkerArguments(file: file, run: run.name, database: database, results: results,
+                                                  threads: threadsPerRun, retryFailed: retryFailed, parentPID: getpid())
+                worker.quiet = !verbose
+                let logPath = jobs > 1 ? logs + "/\(run.name).log" : nil
+                let child = try ChildProcess(executable: executable, arguments: worker.arguments, logPath: logPath)
                 let how: String
                 switch state {
                 case .resumable(let step): how = "resuming from step \(step)"
                 case .restart: how = "starting over"
                 default: how = "starting"
                 }
-                log("[\(started)/\(todo.count)] \(run.name): \(how) (pid \(child.pid), log \(logs)/\(run.name).log)")
+                log("[\(started)/\(todo.count)] \(run.name): \(how) (pid \(child.pid)" + (logPath.map { ", log \($0))" } ?? ")"))
                 running.append((run, child, started))
             }
             usleep(100_000)
             for (i, r) in running.enumerated().reversed() where r.child.poll() {
                 running.remove(at: i)
-                let outcome = try outcomeOfChild(r.run, status: r.child.exitStatus ?? 1, logPath: logs + "/\(r.run.name).log")
+                let outcome = try outcomeOfChild(r.run, status: r.child.exitStatus ?? 1,
+                                                 logPath: jobs > 1 ? logs + "/\(r.run.name).log" : "its output above")
                 log("[\(r.number)/\(todo.count)] \(r.run.name): \(describe(outcome))")
                 outcomes.append(outcome)
             }
@@ -187,7 +180,7 @@ public struct SweepRunner {
 }
 
 /// The command line of one run's worker: `sweep FILE [--set ...] --run NAME --db DB --results
-/// DIR --threads T [--parent-pid P] [--retry-failed] --quiet`, as local child processes and
+/// DIR --threads T [--quiet] [--parent-pid P] [--retry-failed]`, as local child processes and
 /// Slurm array tasks run it. The worker expands the same file with the same overrides, so it
 /// trains exactly the config the sweep named.
 public struct SweepWorkerArguments: Sendable {
@@ -198,6 +191,8 @@ public struct SweepWorkerArguments: Sendable {
     public var threads: Int
     public var retryFailed = false
     public var parentPID: Int32? = nil
+    /// No per-step progress lines.
+    public var quiet = true
 
     public init(file: SweepFile, run: String, database: String, results: String, threads: Int,
                 retryFailed: Bool = false, parentPID: Int32? = nil) {
@@ -208,7 +203,8 @@ public struct SweepWorkerArguments: Sendable {
     public var arguments: [String] {
         var a = ["sweep", absolute(file.path)]
         for o in file.overrides { a += ["--set", o] }
-        a += ["--run", run, "--db", absolute(database), "--results", absolute(results), "--threads", String(threads), "--quiet"]
+        a += ["--run", run, "--db", absolute(database), "--results", absolute(results), "--threads", String(threads)]
+        if quiet { a.append("--quiet") }
         if let parentPID { a += ["--parent-pid", String(parentPID)] }
         if retryFailed { a.append("--retry-failed") }
         return a

@@ -29,8 +29,8 @@ public struct RunOutcome: Sendable {
 
 /// Trains one run of a sweep in this process, picking up wherever an earlier attempt stopped.
 ///
-/// Used for every run when the sweep runs one at a time, and by each child process
-/// (`sweep FILE --run NAME`) and Slurm array task otherwise, so all three follow one rule:
+/// Run by each child process of a local sweep (`sweep FILE --run NAME`) and by each Slurm array
+/// task, so both follow one rule:
 /// finished runs are skipped, interrupted ones resume from their newest checkpoint, ones
 /// without a checkpoint start over (their partial rows removed first), failed ones are
 /// reported (or retried from scratch with `retryFailed`), and a run another live process is

@@ -31,7 +31,7 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a config key of every run, e.g. --set train.steps=2000 (repeatable).", valueName: "key=value"))
     var overrides: [String] = []
 
-    @Option(help: "Runs at once (child processes when more than 1; with --slurm, the most array tasks at once).")
+    @Option(help: "Runs at once, each in a child process (default 1); with --slurm, the most array tasks at once.")
     var jobs: Int?
 
     @Option(help: "Threads in all, split between the --jobs runs (0 = all cores); with --slurm, CPUs per task (default 1).")
@@ -96,7 +96,7 @@ struct SweepCommand: ParsableCommand {
         stop.install()
         let outcomes = try runner.run(stop: stop)
         try printReport(sweep: sweep, runs: runs)
-        let interrupted = stop.isRaised || outcomes.contains { $0.status == .interrupted } || outcomes.count < runs.count
+        let interrupted = outcomes.contains { $0.status == .interrupted } || outcomes.count < runs.count
         let failed = outcomes.filter { $0.status == .failed }
         if interrupted {
             say("sweep \(sweep.stem): stopped; run the same command again to finish it (interrupted runs resume from their checkpoints)")

@@ -37,8 +37,15 @@ final class LabProcess {
 
     func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
 
-    /// Waits for the exit; returns the status and everything it printed.
-    func wait() -> (status: Int32, output: String) {
+    /// Waits for the exit (at most `timeout` seconds, then kills it and records an issue);
+    /// returns the status and everything it printed.
+    func wait(timeout: Double = 300, sourceLocation: SourceLocation = #_sourceLocation) -> (status: Int32, output: String) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning {
+            Issue.record("longcat-lab did not exit within \(timeout) s; killed", sourceLocation: sourceLocation)
+            kill(process.processIdentifier, SIGKILL)
+        }
         process.waitUntilExit()
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         return (process.terminationStatus, text)

@@ -37,6 +37,7 @@ if [[ "${1:-}" == "--stop" ]]; then
   exit 0
 fi
 
+node_ready && { echo "slurm: node localhost already up"; exit 0; }
 [[ "$(id -u)" -eq 0 ]] || fail 2 "needs root to configure and start the daemons (running as $(id -un))"
 
 if [[ "${1:-}" == "--install" ]] && ! command -v slurmctld >/dev/null; then
@@ -47,8 +48,6 @@ fi
 for tool in munged slurmctld slurmd sbatch sinfo; do
   command -v "$tool" >/dev/null || fail 2 "$tool not found (apt-get install slurmctld slurmd slurm-client munge, or run with --install)"
 done
-
-node_ready && { echo "slurm: node localhost already up"; exit 0; }
 
 if [[ -f "$conf" ]] && ! grep -qF "$marker" "$conf"; then
   fail 2 "$conf exists and was not written by this script; not touching a real cluster's configuration"
