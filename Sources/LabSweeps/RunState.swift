@@ -92,9 +92,12 @@ public enum RunInspector {
         try checkSameConfig(run, recorded: text, where: path)
     }
 
+    /// Whether `pid` is a live process of this lab (where /proc tells the command line), so a
+    /// recycled pid of some other program does not keep a dead run "running" forever.
     static func isAlive(_ pid: Int) -> Bool {
-        guard pid > 0, pid <= Int(Int32.max) else { return false }
-        return kill(pid_t(pid), 0) == 0 || errno == EPERM
+        guard pid > 0, pid <= Int(Int32.max), kill(pid_t(pid), 0) == 0 || errno == EPERM else { return false }
+        guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return true }
+        return String(decoding: cmdline, as: UTF8.self).contains("longcat-lab")
     }
 
     /// Removes a run's row (with every per-step row, by cascade) and its checkpoints, so it can
