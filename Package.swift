@@ -36,7 +36,7 @@ let package = Package(
                 dependencies: ["LabModel", "LabData", "LabRecords", "LabConfig", "LabRouting", "LabKernels", "LabSafetensors"],
                 swiftSettings: fast),
         .target(name: "LabSimulation", dependencies: ["LabConfig", "LabRouting", "LabRecords"], swiftSettings: fast),
-        .target(name: "LabSweeps", dependencies: ["LabConfig", "LabRecords", "LabTraining"]),
+        .target(name: "LabSweeps", dependencies: ["LabConfig", "LabRecords", "LabTraining", "LabRouting", "LabSafetensors"]),
         .executableTarget(
             name: "longcat-lab",
             dependencies: [

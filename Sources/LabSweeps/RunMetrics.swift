@@ -1,6 +1,9 @@
 import Foundation
 import LabConfig
 import LabRecords
+import LabRouting
+import LabSafetensors
+import LabTraining
 
 /// What the comparison table shows for one run, measured from its records.
 ///
@@ -33,14 +36,18 @@ public struct RunMetrics: Sendable {
     /// Mean R_g and router weight similarity where recorded (all steps that have them).
     public var gradNormRatio: Double?
     public var routerSimilarity: Double?
+    /// Router weight similarity of the newest checkpoint (mean pairwise cosine of the FFN
+    /// experts' router rows, averaged over layers): the end state even where no step records it.
+    public var finalRouterSimilarity: Double?
     /// Median tokens per second.
     public var tokensPerSecond: Double?
 
     /// Tolerance band for `settlingStep`, as a fraction of K_e.
     public static let settlingBand = 0.05
 
-    /// Measures the run named `run.name` in `store`; nil when it has no row there.
-    public static func measure(_ run: SweepRun, in store: RecordStore) throws -> RunMetrics? {
+    /// Measures the run named `run.name` in `store` (and its newest checkpoint under `results`,
+    /// when given); nil when it has no row there.
+    public static func measure(_ run: SweepRun, in store: RecordStore, results: String? = nil) throws -> RunMetrics? {
         guard let row = try store.run(named: run.name) else { return nil }
         let steps = try store.steps(runID: row.id)
         let layers = try store.layerSteps(runID: row.id)
@@ -71,7 +78,27 @@ public struct RunMetrics: Sendable {
             WHERE run_id = ?1 AND step >= ?2
             """, [.integer(row.id), .integer(Int64(from))])
         m.activatedParams = activated.first?.first?.double
+        if let results { m.finalRouterSimilarity = finalRouterSimilarity(run, results: results) }
         return m
+    }
+
+    /// The router similarity of the run's newest checkpoint; nil without one.
+    static func finalRouterSimilarity(_ run: SweepRun, results: String) -> Double? {
+        let directory = RunInspector.runDirectory(results: results, name: run.name)
+        guard let step = Checkpoint.latestStep(runDirectory: directory),
+              let file = try? SafetensorsFile(path: Checkpoint.directory(runDirectory: directory, step: step) + "/model.safetensors")
+        else { return nil }
+        let m = run.config.model
+        var values: [Double] = []
+        for l in 0..<m.numLayers {
+            // [N+Z, D], the reference checkpoint's name.
+            guard let w = try? file.floats("model.layers.\(l).mlp.router.classifier.weight"),
+                  w.count == m.totalExperts * m.hiddenSize else { return nil }
+            values.append(w.withUnsafeBufferPointer {
+                routerWeightSimilarity(weights: $0.baseAddress!, experts: m.nRoutedExperts, dim: m.hiddenSize)
+            })
+        }
+        return mean(values)
     }
 }
 

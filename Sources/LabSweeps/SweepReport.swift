@@ -9,11 +9,12 @@ public struct SweepReport: Sendable {
     public let runs: [SweepRun]
     public let metrics: [RunMetrics]
 
-    /// Reads the metrics of every run of the sweep found in `store`.
-    public init(title: String, runs: [SweepRun], store: RecordStore) throws {
+    /// Reads the metrics of every run of the sweep found in `store` (and the runs' newest
+    /// checkpoints under `results`, when given).
+    public init(title: String, runs: [SweepRun], store: RecordStore, results: String? = nil) throws {
         self.title = title
         self.runs = runs
-        metrics = try runs.compactMap { try RunMetrics.measure($0, in: store) }
+        metrics = try runs.compactMap { try RunMetrics.measure($0, in: store, results: results) }
     }
 
     /// A column: header, the value of a run, its format.
@@ -35,6 +36,7 @@ public struct SweepReport: Sendable {
         Column(header: "grad RMS", value: { $0.gradRMS }, format: { String(format: "%.2e", $0) }),
         Column(header: "R_g", value: { $0.gradNormRatio }, format: { String(format: "%.3g", $0) }),
         Column(header: "router similarity", value: { $0.routerSimilarity }, format: { String(format: "%.3f", $0) }),
+        Column(header: "final router similarity", value: { $0.finalRouterSimilarity }, format: { String(format: "%.3f", $0) }),
         Column(header: "tokens/s", value: { $0.tokensPerSecond }, format: { String(format: "%.0f", $0) }),
     ]
 

@@ -166,7 +166,7 @@ struct SweepCommand: ParsableCommand {
         defer { store.close() }
         let folder = results + "/sweeps/" + sweep.stem
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let table = try SweepReport(title: sweep.stem, runs: runs, store: store)
+        let table = try SweepReport(title: sweep.stem, runs: runs, store: store, results: results)
         say("\n" + table.markdown)
         try table.markdown.write(toFile: folder + "/summary.md", atomically: true, encoding: .utf8)
         let figures = try SweepPlots.write(runs: runs, store: store, folder: folder, title: sweep.stem)
