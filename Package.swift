@@ -39,11 +39,12 @@ let package = Package(
         .target(name: "LabSimulation", dependencies: ["LabConfig", "LabRouting", "LabRecords"], swiftSettings: fast),
         .target(name: "LabInterchange",
                 dependencies: ["LabConfig", "LabModel", "LabSafetensors", "LabTraining", "LabRecords"]),
+        .target(name: "LabSweeps", dependencies: ["LabConfig", "LabRecords", "LabTraining", "LabRouting", "LabSafetensors"]),
         .executableTarget(
             name: "longcat-lab",
             dependencies: [
                 "LabKernels", "LabRouting", "LabConfig", "LabModel", "LabData", "LabRecords",
-                "LabTraining", "LabSimulation", "LabSafetensors", "LabInterchange", "LabPlots",
+                "LabTraining", "LabSimulation", "LabSafetensors", "LabInterchange", "LabPlots", "LabSweeps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fast),
@@ -60,6 +61,7 @@ let package = Package(
         .testTarget(name: "LabTrainingTests", dependencies: ["LabTraining", "TestSupport"], swiftSettings: fast),
         .testTarget(name: "LabPlotsTests", dependencies: ["LabPlots", "LabRecords"]),
         .testTarget(name: "LabSimulationTests", dependencies: ["LabSimulation"], swiftSettings: fast),
+        .testTarget(name: "LabSweepsTests", dependencies: ["LabSweeps", "LabConfig", "LabRecords", "longcat-lab"]),
         .testTarget(name: "EndToEndTests", dependencies: ["longcat-lab", "LabRecords"]),
         // The reference fixture is written by scripts/reference/make_fixture.py.
         .testTarget(name: "LabInterchangeTests",

@@ -27,5 +27,7 @@ struct LongCatLab: ParsableCommand {
             CompareCommand.self,
             ExportCommand.self,
             AllocationCommand.self,
+            SweepCommand.self,
+            MergeCommand.self,
         ])
 }

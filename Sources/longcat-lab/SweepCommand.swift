@@ -1,0 +1,214 @@
+import ArgumentParser
+import Foundation
+import LabConfig
+import LabRecords
+import LabSweeps
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run every variant of an experiment file, skipping finished runs and resuming interrupted ones.",
+        discussion: """
+        An experiment file is a lab config plus a [sweep] table (grid keys, seeds) and optional
+        [variants.NAME] tables; see experiments/controllers.toml. Each run is named after what
+        differs (e.g. controllers-pid-s2) and records into the database like `train` does.
+        Stopping a sweep (Ctrl-C, kill, a crash) at any moment and running the same command
+        again finishes it: finished runs are skipped, interrupted ones resume from their newest
+        checkpoint. The sweep ends with the comparison table (and plots, with gnuplot) under
+        <results>/sweeps/<file name>/.
+
+        Examples:
+          longcat-lab sweep experiments/controllers.toml --dry-run
+          longcat-lab sweep experiments/controllers.toml --jobs 2
+          longcat-lab sweep experiments/controllers.toml --set train.steps=2000
+          longcat-lab sweep experiments/controllers.toml --slurm --partition=cpu --time=2:00:00
+          longcat-lab sweep experiments/controllers.toml --report
+        """)
+
+    @Argument(help: "Experiment file (TOML with a [sweep] table).")
+    var file: String
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a config key of every run, e.g. --set train.steps=2000 (repeatable).", valueName: "key=value"))
+    var overrides: [String] = []
+
+    @Option(help: "Runs at once, each in a child process (default 1); with --slurm, the most array tasks at once.")
+    var jobs: Int?
+
+    @Option(help: "Threads in all, split between the --jobs runs (0 = all cores); with --slurm, CPUs per task (default 1).")
+    var threads = 0
+
+    @Flag(help: "List the runs, what differs and what would happen to each, and run nothing.")
+    var dryRun = false
+
+    @Flag(help: "Only print the comparison table (and plots) of the runs recorded so far.")
+    var report = false
+
+    @Option(help: "Records database.")
+    var db = "results/lab.sqlite"
+
+    @Option(help: "Folder for run directories and the sweep's logs, tables and plots.")
+    var results = "results"
+
+    @Flag(help: "Start runs that failed earlier again from scratch (otherwise they are reported and left).")
+    var retryFailed = false
+
+    @Flag(help: "Submit a Slurm job array (one task per unfinished run, each with its own database); options after the file that the sweep does not know go to sbatch. With sbatch's --wait, merge and report when it ends.")
+    var slurm = false
+
+    @Option(name: .customLong("run"), help: .hidden)
+    var runName: String?
+
+    @Option(name: .customLong("parent-pid"), help: .hidden)
+    var parentPID: Int32?
+
+    @Flag(help: "Print no per-step progress lines.")
+    var quiet = false
+
+    @Argument(parsing: .allUnrecognized, help: .hidden)
+    var sbatchOptions: [String] = []
+
+    func validate() throws {
+        if !sbatchOptions.isEmpty && !slurm {
+            throw ValidationError("unknown arguments \(sbatchOptions.joined(separator: " ")) (options for sbatch need --slurm)")
+        }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs \(jobs): must be >= 1") }
+        if threads < 0 { throw ValidationError("--threads \(threads): must be >= 0 (0 = all cores)") }
+        if sbatchOptions.contains(where: { $0.hasPrefix("--array") || $0 == "-a" }) {
+            throw ValidationError("--array is set by the sweep (one task per unfinished run); use --jobs to limit tasks at once")
+        }
+    }
+
+    func run() throws {
+        let sweep = try SweepFile.load(path: file, overrides: overrides)
+        let runs = try sweep.expand()
+        if let name = runName { return try runWorker(sweep: sweep, runs: runs, name: name) }
+        if dryRun { return try printPlan(sweep: sweep, runs: runs) }
+        if report { return try printReport(sweep: sweep, runs: runs) }
+        if slurm { return try submitToSlurm(sweep: sweep, runs: runs) }
+
+        var runner = SweepRunner(file: sweep, runs: runs, database: db, results: results)
+        runner.jobs = jobs ?? 1
+        runner.threads = threads
+        runner.retryFailed = retryFailed
+        runner.verbose = !quiet
+        runner.log = { say($0) }
+        let stop = StopFlag()
+        stop.install()
+        let outcomes = try runner.run(stop: stop)
+        try printReport(sweep: sweep, runs: runs)
+        let interrupted = outcomes.contains { $0.status == .interrupted } || outcomes.count < runs.count
+        let failed = outcomes.filter { $0.status == .failed }
+        if interrupted {
+            say("sweep \(sweep.stem): stopped; run the same command again to finish it (interrupted runs resume from their checkpoints)")
+            throw ExitCode(130)
+        }
+        if !failed.isEmpty {
+            say("sweep \(sweep.stem): \(failed.count) run(s) failed: " + failed.map { "\($0.name) (\($0.detail))" }.joined(separator: "; "))
+            throw ExitCode(1)
+        }
+    }
+
+    /// `--run NAME`: trains one run in this process (a child of a sweep or a Slurm task).
+    private func runWorker(sweep: SweepFile, runs: [SweepRun], name: String) throws {
+        guard let target = runs.first(where: { $0.name == name }) else {
+            throw ValidationError("--run \(name): \(file) has no run of that name; its runs: \(runs.map(\.name).joined(separator: ", "))")
+        }
+        // A stop request that arrives before the trainer takes over signals is kept here, so the
+        // run then does not start (instead of the signal ending the process mid-set-up).
+        let stop = StopFlag()
+        stop.install()
+        if let parentPID { terminateWhenParentExits(parentPID) }
+        var worker = SweepWorker(database: db, results: results, threads: threads)
+        worker.verbose = !quiet
+        worker.retryFailed = retryFailed
+        worker.shouldStop = { stop.isRaised }
+        worker.log = { say($0) }
+        let outcome = try worker.train(target)
+        say("run \(name): \(outcome.status.rawValue) (\(outcome.detail))")
+        switch outcome.status {
+        case .finished, .skipped: return
+        case .interrupted: throw ExitCode(130)
+        case .failed: throw ExitCode(1)
+        }
+    }
+
+    private func printPlan(sweep: SweepFile, runs: [SweepRun]) throws {
+        let store = FileManager.default.fileExists(atPath: db) ? try RecordStore(path: db) : nil
+        defer { store?.close() }
+        say("sweep \(sweep.stem): \(runs.count) runs (\(sweep.path))")
+        for r in runs {
+            let state = try store.map { try RunInspector.state(of: r, store: $0, results: results) } ?? .notStarted
+            let action: String
+            switch state {
+            case .notStarted: action = "would run"
+            case .finished: action = "finished, would skip"
+            case .failed: action = retryFailed ? "failed, would start over" : "failed, would report"
+            case .resumable(let step): action = "would resume from step \(step)"
+            case .restart: action = "would start over"
+            case .busy(let pid): action = "running now (process \(pid)), would wait"
+            }
+            say("  \(r.name): \(action); " + r.assignments.joined(separator: ", "))
+            for note in r.notes { say("    \(note)") }
+        }
+        if slurm {
+            let array = SlurmArray(file: sweep, runs: runs, results: results, threadsPerTask: max(1, threads))
+            say("\nSlurm job script (not submitted):\n")
+            say(array.script(tasks: try array.unfinished(mainDatabase: FileManager.default.fileExists(atPath: db) ? db : nil)))
+        }
+    }
+
+    private func printReport(sweep: SweepFile, runs: [SweepRun]) throws {
+        guard FileManager.default.fileExists(atPath: db) else {
+            say("no records yet: \(db) does not exist")
+            return
+        }
+        let store = try RecordStore(path: db)
+        defer { store.close() }
+        let folder = results + "/sweeps/" + sweep.stem
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let table = try SweepReport(title: sweep.stem, runs: runs, store: store, results: results)
+        say("\n" + table.markdown)
+        try table.markdown.write(toFile: folder + "/summary.md", atomically: true, encoding: .utf8)
+        let figures = try SweepPlots.write(runs: runs, store: store, folder: folder, title: sweep.stem)
+        say("table: \(folder)/summary.md" + (figures.isEmpty ? " (no plots: gnuplot not found)" : "; plots: " + figures.joined(separator: ", ")))
+    }
+
+    private func submitToSlurm(sweep: SweepFile, runs: [SweepRun]) throws {
+        var array = SlurmArray(file: sweep, runs: runs, results: results, threadsPerTask: max(1, threads))
+        array.maxConcurrent = jobs
+        array.retryFailed = retryFailed
+        let mainDB = FileManager.default.fileExists(atPath: db) ? db : nil
+        let tasks = try array.unfinished(mainDatabase: mainDB)
+        let waits = sbatchOptions.contains { $0 == "--wait" || $0 == "-W" }
+        if tasks.isEmpty {
+            say("sweep \(sweep.stem): every run is finished; nothing to submit")
+        } else {
+            say("sweep \(sweep.stem): submitting \(tasks.count) of \(runs.count) runs as a Slurm array (\(array.threadsPerTask) CPU(s) per task)")
+            let job = try array.submit(tasks: tasks, sbatchOptions: sbatchOptions)
+            say("job \(job.jobID): script \(array.folder)/slurm/job.sh, output \(array.folder)/slurm/\(job.jobID)_<task>.out, databases \(array.databaseFolder)/")
+            if !waits {
+                say("""
+                    when it has ended: longcat-lab merge --into \(db) \(array.databaseFolder)
+                                       longcat-lab sweep \(file) --report --db \(db) --results \(results)
+                    (or submit with --wait to have this command merge and report)
+                    """)
+                return
+            }
+        }
+        for (run, r) in try array.mergeFinished(into: db) where !r.copied.isEmpty || !r.conflicts.isEmpty {
+            say("merged \(run): \(r.copied.count) run(s), \(r.rowsCopied) rows" + (r.conflicts.isEmpty ? "" : "; renamed " + r.conflicts.map { "\($0.name) -> \($0.renamedTo)" }.joined(separator: ", ")))
+        }
+        try printReport(sweep: sweep, runs: runs)
+        let left = try array.unfinished(mainDatabase: db)
+        if !left.isEmpty {
+            say("sweep \(sweep.stem): \(left.count) run(s) not finished: \(left.map(\.name).joined(separator: ", ")); submit again to continue them")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Prints a line and flushes it at once (so a sweep's progress shows up in pipes and logs).
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
+}
