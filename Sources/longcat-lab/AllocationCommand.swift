@@ -8,12 +8,7 @@ struct AllocationCommand: ParsableCommand {
         commandName: "allocation",
         abstract: "Who gets compute: FFN experts per token by difficulty label or token class, per layer.",
         discussion: """
-        Reads the token samples of one evaluation step of RUN (recorded for the first
-        train.token_sample_batches evaluation batches) and prints, per label, its declared
-        difficulty, the achievable and measured loss, and the mean FFN experts per token in
-        each layer; then Spearman's rank correlation between difficulty and FFN experts with a
-        95% bootstrap interval over evaluation sequences. Synthetic corpora are labelled by
-        their generators' difficulty labels, text by token class.
+        Reads the token samples of one evaluation step of RUN (recorded for the first train.token_sample_batches evaluation batches) and prints, per label, its declared difficulty, the achievable and measured loss, and the mean FFN experts per token in each layer; then Spearman's rank correlation between difficulty and FFN experts with a 95% bootstrap interval over evaluation sequences. Synthetic corpora are labelled by their generators' difficulty labels, text by token class; byte-level text adds letters of function words against content words.
 
         Examples:
           longcat-lab allocation mixture-1
@@ -35,19 +30,20 @@ struct AllocationCommand: ParsableCommand {
     @Option(help: "Records database.")
     var db = "results/lab.sqlite"
 
-    func run() throws {
-        var view: AllocationView? = nil
-        if let by {
-            guard let v = AllocationView(rawValue: by) else {
-                throw ValidationError("--by \(by): use token or target")
-            }
-            view = v
+    func validate() throws {
+        if let by, AllocationView(rawValue: by) == nil {
+            throw ValidationError("--by \(by): use token or target")
         }
         guard resamples >= 1 else { throw ValidationError("--resamples \(resamples): must be at least 1") }
+    }
+
+    func run() throws {
         guard FileManager.default.fileExists(atPath: db) else {
             throw ValidationError("--db \(db): no records database there (train writes one; see --db of train)")
         }
         let store = try RecordStore(path: db)
-        print(try allocationReport(store: store, run: runName, step: step, view: view, resamples: resamples).rendered())
+        let report = try allocationReport(store: store, run: runName, step: step, view: by.flatMap(AllocationView.init),
+                                          resamples: resamples)
+        print(report.rendered())
     }
 }
