@@ -37,8 +37,10 @@ public final class RecordStore: @unchecked Sendable {
         do { c = try Connection(path: path) } catch { throw failure(error, "opening the database") }
         sqlite3_busy_timeout(c.handle, Int32(Self.busyTimeoutSeconds * 1000))
         do {
-            try openSchema(c)
-            try c.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL")
+            try Self.retryingWhileBusy {
+                try openSchema(c)
+                try c.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL")
+            }
         } catch {
             c.close()
             throw failure(error, "opening the database")
@@ -135,6 +137,26 @@ public final class RecordStore: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw RecordsError(.other, "\(path): cannot create directory '\(directory)': \(error.localizedDescription)")
+        }
+    }
+
+    /// Runs `body` again while it fails with SQLITE_BUSY, for up to the busy timeout.
+    ///
+    /// The busy handler does not cover opening a fresh file: switching the journal to WAL, or
+    /// upgrading the read that found no tables to a write, fails at once with SQLITE_BUSY when
+    /// another connection is doing the same (SQLite refuses to wait where waiting could
+    /// deadlock). Opening is idempotent, so the whole step is simply retried.
+    static func retryingWhileBusy(_ body: () throws -> Void) throws {
+        let deadline = Date().addingTimeInterval(Double(busyTimeoutSeconds))
+        var pause: UInt32 = 2_000
+        while true {
+            do {
+                return try body()
+            } catch let f as SQLiteFailure where f.primary == SQLITE_BUSY || f.primary == SQLITE_LOCKED {
+                guard Date() < deadline else { throw f }
+                usleep(pause + UInt32.random(in: 0..<pause))
+                pause = min(pause * 2, 100_000)
+            }
         }
     }
 

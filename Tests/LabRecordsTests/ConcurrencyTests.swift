@@ -36,6 +36,32 @@ struct ConcurrencyTests {
         }
     }
 
+    /// Guards against "database is locked while opening the database": several connections
+    /// opening one fresh file at the same instant race to create the schema and to switch it to
+    /// WAL; every one of them must open and write, in every round.
+    @Test func freshDatabaseOpenedByManyAtOnce() throws {
+        try withTempDirectory { dir in
+            let rounds = 60, openers = 4
+            let failures = Failures()
+            for round in 0..<rounds {
+                let path = dir + "/round-\(round).sqlite"
+                DispatchQueue.concurrentPerform(iterations: openers) { w in
+                    do {
+                        let store = try RecordStore(path: path)
+                        let id = try store.beginRun(runInfo("opener-\(w)"))
+                        try store.record(makeRecord(runID: id, step: 0))
+                        try store.finishRun(id, status: .finished)
+                    } catch {
+                        failures.add("round \(round), opener \(w): \(error)")
+                    }
+                }
+                let runs = try RecordStore(path: path).runs()
+                #expect(runs.count == openers)
+            }
+            #expect(failures.all == [])
+        }
+    }
+
     /// Guards against the store's lock failing one connection's callers from several threads.
     @Test func oneStoreSharedByThreads() throws {
         try withTempDirectory { dir in
