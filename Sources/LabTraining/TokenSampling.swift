@@ -46,8 +46,10 @@ enum TokenSampling {
     static func update(_ model: LongCatModel, fresh: Bool, _ body: (inout TokenSampleBatch) -> Void) {
         registry.lock.lock()
         defer { registry.lock.unlock() }
+        // Samples of models that are gone (evaluated outside a recorded run) are dropped; a
+        // dead owner under this key means the identifier was reused by a new model.
+        registry.entries = registry.entries.filter { $0.value.model != nil }
         let key = ObjectIdentifier(model)
-        // A dead owner means the identifier was reused by a new model: its samples are stale.
         if fresh || registry.entries[key]?.model !== model { registry.entries[key] = Entry(model: model) }
         body(&registry.entries[key]!.batch)
     }

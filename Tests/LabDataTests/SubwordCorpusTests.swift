@@ -10,7 +10,7 @@ import LabData
         var data = DataConfig()
         let full = try Corpus.load(data, seed: 1)
         data.corpus = "text"
-        data.path = try temporaryFile(Array(full.tokens.prefix(60_000)))
+        data.path = try temporaryFile(withExtendedLifetime(full) { Array(full.tokens.prefix(60_000)) })
         let bytes = try Corpus.load(data, seed: 1)
         data.tokenizer = "bpe"
         return (try Corpus.load(data, seed: 1, vocabSize: vocabSize), bytes)

@@ -55,7 +55,7 @@ struct TokenSamplingTests {
             #expect(Set(rows.map(\.layer)) == [0, 1])
             for row in rows {
                 let index = starts[row.sample] + row.position
-                #expect(row.token == Int(corpus.tokens[index]))
+                #expect(row.token == Int(corpus.token(at: index)))
                 #expect(row.label == corpus.labelNames[Int(corpus.label(at: index))])
                 #expect(row.ffnExperts == row.experts.count && row.ffnExperts <= c.model.moeTopk)
                 #expect(row.experts.allSatisfy { (0..<n).contains($0) } && row.experts == row.experts.sorted())
