@@ -67,20 +67,26 @@ struct SweepCommandTests {
 
         let dir = try setUp("killed-\(jobs)", steps: steps)
         let args = sweepArgs(dir, size)
-        // Stop times as fractions of an uninterrupted sweep, so they land mid-sweep on a fast
-        // or a loaded machine. SIGTERM first, while runs still wait to start: the sweep must
-        // not wait for them.
-        let schedule: [(Int32, Double)] = [(SIGTERM, 0.2), (SIGKILL, 0.25), (SIGINT, 0.2), (SIGKILL, 0.3), (SIGTERM, 0.1)]
+        // Each stop comes once the sweep has recorded this fraction of the steps still to do,
+        // so it lands mid-sweep on a fast or a loaded machine. SIGTERM first, while runs still
+        // wait to start: the sweep must not wait for them.
+        let schedule: [(Int32, Double)] = [(SIGTERM, 0.15), (SIGKILL, 0.25), (SIGINT, 0.25), (SIGKILL, 0.3), (SIGTERM, 0.3)]
+        let total = Self.names.count * steps
         var log = "uninterrupted sweep: \(duration) s\n", stopped = 0
         for (i, (sig, fraction)) in schedule.enumerated() {
+            let before = try recordedSteps(dir + "/lab.sqlite")
+            let target = before + Int(fraction * Double(total - before))
             let p = try LabProcess(args, cwd: dir, outputPath: dir + "/attempt-\(i).txt")
-            Thread.sleep(forTimeInterval: fraction * duration)
+            let deadline = Date().addingTimeInterval(60)
+            while try recordedSteps(dir + "/lab.sqlite") < target && p.process.isRunning && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
             p.signal(sig)
             let r = p.wait(timeout: 120)
             if r.status != 0 { stopped += 1 }
             // Asked to stop, a sweep that had not finished says so with 130.
             if sig != SIGKILL && r.status != 0 { #expect(r.status == 130, "attempt \(i): \(r.output)") }
-            log += "--- attempt \(i) (signal \(sig) after \(fraction * duration) s): status \(r.status)\n\(r.output)\n"
+            log += "--- attempt \(i) (signal \(sig) at \(target) of \(total) steps): status \(r.status)\n\(r.output)\n"
         }
         let last = try LabProcess.run(args, cwd: dir)
         log += "--- last\n\(last.output)"
@@ -125,6 +131,12 @@ struct SweepCommandTests {
         #expect(try tables.map { try rowCount(target, $0) } == expected)
         try expectComplete(target, names: Self.names + ["tiny-none", "tiny-pid"], steps: 12, layers: 1)
     }
+}
+
+/// Step rows recorded so far over all runs; 0 before the database exists.
+func recordedSteps(_ database: String) throws -> Int {
+    guard FileManager.default.fileExists(atPath: database) else { return 0 }
+    return try rowCount(database, "steps")
 }
 
 func rowCount(_ database: String, _ table: String) throws -> Int {
