@@ -7,14 +7,20 @@ import LabConfig
 /// ```toml
 /// [sweep]
 /// "controller.kind" = ["none", "sign", "pid"]   # one grid axis: a config key and its values
-/// "model.zero_expert_num" = [0, 16]
+/// "balance.alpha" = [0.0, 0.01]
 /// seeds = [1, 2, 3]                             # train.seed, innermost
 /// prefix = "ctl"                                # run names start with this (default: file stem)
 ///
-/// [variants.baseline]                           # named overrides, crossed with the grid
-/// "model.zero_expert_num" = 0
+/// [variants.narrow]                             # named overrides, crossed with the grid
+/// "model.expert_ffn_hidden_size" = 16
+///
+/// [variants.topk]
 /// derive = "equal-compute-baseline"             # computed settings (see EqualComputeBaseline)
 /// ```
+///
+/// Order of application: the file's config and `--set`, then the variant's settings, the grid
+/// values, the derivation, the seed. A key may be set in one of those places only (a second
+/// place is a conflict, rejected naming both); names come from `RunNaming`.
 ///
 /// Grid keys may be quoted dotted paths or plain dotted TOML keys (`controller.kind = [...]`):
 /// both name the key path `controller.kind`, checked against `LabConfig.keyPaths` with the

@@ -57,7 +57,7 @@ public struct SweepReport: Sendable {
         return markdownTable(rows)
     }
 
-    /// One row per group of seeds: mean ± sd (n runs with a value).
+    /// One row per group of seeds: mean ± sd, with "(k of n)" when only k of its n runs have a value.
     public var groupTable: String {
         let cols = shownColumns.filter { $0.header != "K_e" && $0.header != "tokens/s" }
         var rows = [["group", "runs"] + cols.map(\.header)]
@@ -69,8 +69,11 @@ public struct SweepReport: Sendable {
             let cells = cols.map { c -> String in
                 let values = members.compactMap(c.value)
                 guard let m = mean(values) else { return "" }
-                if let sd = standardDeviation(values) { return "\(c.format(m)) ± \(c.format(sd))" }
-                return c.format(m)
+                var cell = c.format(m)
+                if let sd = standardDeviation(values) { cell += " ± \(c.format(sd))" }
+                // E.g. a settling step that only some seeds reached.
+                if values.count < members.count { cell += " (\(values.count) of \(members.count))" }
+                return cell
             }
             rows.append([group, String(members.count)] + cells)
         }

@@ -27,13 +27,15 @@ struct MergeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let files = try sources.flatMap(expand)
+        // A folder may hold the target itself (merging the task databases into one of their own folder).
+        let target = URL(fileURLWithPath: into).standardizedFileURL.path
+        let files = try sources.flatMap(expand).filter { URL(fileURLWithPath: $0).standardizedFileURL.path != target }
         if files.isEmpty { throw ValidationError("no *.sqlite files in \(sources.joined(separator: ", "))") }
-        let target = try RecordStore(path: into)
-        defer { target.close() }
+        let store = try RecordStore(path: into)
+        defer { store.close() }
         var runs = 0, rows = 0, skipped = 0, renamed = 0
         for path in files {
-            let r = try target.merge(from: path)
+            let r = try store.merge(from: path)
             runs += r.copied.count; rows += r.rowsCopied; skipped += r.duplicates.count; renamed += r.conflicts.count
             var line = "\(path): \(r.copied.count) run(s), \(r.rowsCopied) rows copied"
             if !r.duplicates.isEmpty { line += "; \(r.duplicates.count) already present" }

@@ -64,6 +64,11 @@ func temporaryFolder(_ label: String) throws -> String {
     return dir
 }
 
+/// Removes folders made by `temporaryFolder` (checkpoints of the kill test add up to 100+ MB).
+func removeFolders(_ dirs: String...) {
+    for d in dirs { try? FileManager.default.removeItem(atPath: d) }
+}
+
 /// A sweep of 4 tiny runs (controller none/pid x seeds 1, 2) that trains in seconds.
 func tinySweep(steps: Int, extra: String = "") -> String {
     """

@@ -37,6 +37,7 @@ struct SlurmTests {
     @Test(.enabled(if: LocalSlurm.available, "needs a local Slurm cluster (scripts/slurm/start-local.sh)"))
     func jobArrayTasksRecordSeparatelyAndMergeExactlyOnce() throws {
         let dir = try temporaryFolder("slurm")
+        defer { removeFolders(dir) }
         try tinySweep(steps: 20).write(toFile: dir + "/tiny.toml", atomically: true, encoding: .utf8)
         let db = dir + "/lab.sqlite", results = dir + "/results"
         let args = ["sweep", "tiny.toml", "--db", db, "--results", results, "--threads", "1", "--slurm", "--wait"]

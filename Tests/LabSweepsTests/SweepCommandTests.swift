@@ -20,6 +20,7 @@ struct SweepCommandTests {
 
     @Test func dryRunListsTheRunsAndTrainsNothing() throws {
         let dir = try setUp("dry", steps: 10)
+        defer { removeFolders(dir) }
         let r = try LabProcess.run(sweepArgs(dir, ["--dry-run"]), cwd: dir)
         #expect(r.status == 0, "\(r.output)")
         for name in Self.names { #expect(r.output.contains("\(name): would run"), "\(r.output)") }
@@ -31,6 +32,7 @@ struct SweepCommandTests {
     /// A bad sweep file must be refused before any run starts, naming the entry.
     @Test func badSweepFileIsRejectedBeforeAnythingRuns() throws {
         let dir = try temporaryFolder("bad")
+        defer { removeFolders(dir) }
         let cases: [(String, String)] = [
             (tinySweep(steps: 10, extra: "\"model.zero_expert_nums\" = [2, 4]"), "model.zero_expert_nums"),
             (tinySweep(steps: 10).replacingOccurrences(of: "[\"none\", \"pid\"]", with: "[]"), "controller.kind"),
@@ -59,6 +61,7 @@ struct SweepCommandTests {
         let steps = 400
         let size = ["--set", "train.batch_size=8", "--set", "train.seq_len=32", "--jobs", String(jobs), "--threads", String(jobs)]
         let reference = try setUp("reference-\(jobs)", steps: steps)
+        defer { removeFolders(reference) }
         let began = Date()
         let clean = try LabProcess.run(sweepArgs(reference, size), cwd: reference)
         let duration = Date().timeIntervalSince(began)
@@ -66,21 +69,28 @@ struct SweepCommandTests {
         try expectComplete(reference + "/lab.sqlite", names: Self.names, steps: steps, layers: 1)
 
         let dir = try setUp("killed-\(jobs)", steps: steps)
+        defer { removeFolders(dir) }
         let args = sweepArgs(dir, size)
-        // Stop times as fractions of an uninterrupted sweep, so they land mid-sweep on a fast
-        // or a loaded machine. SIGTERM first, while runs still wait to start: the sweep must
-        // not wait for them.
-        let schedule: [(Int32, Double)] = [(SIGTERM, 0.2), (SIGKILL, 0.25), (SIGINT, 0.2), (SIGKILL, 0.3), (SIGTERM, 0.1)]
+        // Each stop comes once the sweep has recorded this fraction of the steps still to do,
+        // so it lands mid-sweep on a fast or a loaded machine. SIGTERM first, while runs still
+        // wait to start: the sweep must not wait for them.
+        let schedule: [(Int32, Double)] = [(SIGTERM, 0.15), (SIGKILL, 0.25), (SIGINT, 0.25), (SIGKILL, 0.3), (SIGTERM, 0.3)]
+        let total = Self.names.count * steps
         var log = "uninterrupted sweep: \(duration) s\n", stopped = 0
         for (i, (sig, fraction)) in schedule.enumerated() {
+            let before = try recordedSteps(dir + "/lab.sqlite")
+            let target = before + Int(fraction * Double(total - before))
             let p = try LabProcess(args, cwd: dir, outputPath: dir + "/attempt-\(i).txt")
-            Thread.sleep(forTimeInterval: fraction * duration)
+            let deadline = Date().addingTimeInterval(60)
+            while try recordedSteps(dir + "/lab.sqlite") < target && p.process.isRunning && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
             p.signal(sig)
             let r = p.wait(timeout: 120)
             if r.status != 0 { stopped += 1 }
             // Asked to stop, a sweep that had not finished says so with 130.
             if sig != SIGKILL && r.status != 0 { #expect(r.status == 130, "attempt \(i): \(r.output)") }
-            log += "--- attempt \(i) (signal \(sig) after \(fraction * duration) s): status \(r.status)\n\(r.output)\n"
+            log += "--- attempt \(i) (signal \(sig) at \(target) of \(total) steps): status \(r.status)\n\(r.output)\n"
         }
         let last = try LabProcess.run(args, cwd: dir)
         log += "--- last\n\(last.output)"
@@ -101,6 +111,7 @@ struct SweepCommandTests {
     /// A changed sweep file must not reuse runs recorded under the same names with other settings.
     @Test func changedConfigUnderAnExistingNameIsRefused() throws {
         let dir = try setUp("changed", steps: 10)
+        defer { removeFolders(dir) }
         #expect(try LabProcess.run(sweepArgs(dir), cwd: dir).status == 0)
         let r = try LabProcess.run(sweepArgs(dir, ["--set", "train.learning_rate=0.01"]), cwd: dir)
         #expect(r.status != 0)
@@ -110,11 +121,13 @@ struct SweepCommandTests {
     /// `merge` copies every run of several databases once; merging again copies nothing.
     @Test func mergeCombinesDatabasesWithoutLosingOrDuplicatingRows() throws {
         let a = try setUp("merge-a", steps: 12), b = try temporaryFolder("merge-b")
+        let into = try temporaryFolder("merge-into")
+        defer { removeFolders(a, b, into) }
         try tinySweep(steps: 12).replacingOccurrences(of: "seeds = [1, 2]", with: "seeds = [3]")
             .write(toFile: b + "/tiny.toml", atomically: true, encoding: .utf8)
         #expect(try LabProcess.run(sweepArgs(a), cwd: a).status == 0)
         #expect(try LabProcess.run(sweepArgs(b), cwd: b).status == 0)
-        let target = try temporaryFolder("merge-into") + "/all.sqlite"
+        let target = into + "/all.sqlite"
         let m = try LabProcess.run(["merge", "--into", target, a + "/lab.sqlite", b + "/lab.sqlite"], cwd: a)
         #expect(m.status == 0, "\(m.output)")
         let tables = ["runs", "steps", "layer_steps", "expert_steps", "activated_params", "checkpoints"]
@@ -125,6 +138,12 @@ struct SweepCommandTests {
         #expect(try tables.map { try rowCount(target, $0) } == expected)
         try expectComplete(target, names: Self.names + ["tiny-none", "tiny-pid"], steps: 12, layers: 1)
     }
+}
+
+/// Step rows recorded so far over all runs; 0 before the database exists.
+func recordedSteps(_ database: String) throws -> Int {
+    guard FileManager.default.fileExists(atPath: database) else { return 0 }
+    return try rowCount(database, "steps")
 }
 
 func rowCount(_ database: String, _ table: String) throws -> Int {
