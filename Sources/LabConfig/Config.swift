@@ -172,6 +172,10 @@ public struct ControllerConfig: Sendable, Equatable {
     public var updateInterval = 1
     /// Clamp of the integral term (|I| <= this); 0 = no clamp.
     public var integralClamp = 0.0
+    /// pid only: multiplies the gains on the budget part of the error (its mean over the FFN
+    /// experts, which sets how many FFN experts a token gets) while the per-expert differences
+    /// (the balance part) keep the plain gains. 1 is the paper's rule exactly.
+    public var budgetGainRatio = 1.0
     public init() {}
 }
 

@@ -111,6 +111,7 @@ extension ConfigKey {
         ConfigKey("controller", "gain_final_ratio", .double(\.controller.gainFinalRatio)),
         ConfigKey("controller", "update_interval", .int(\.controller.updateInterval)),
         ConfigKey("controller", "integral_clamp", .double(\.controller.integralClamp)),
+        ConfigKey("controller", "budget_gain_ratio", .double(\.controller.budgetGainRatio)),
 
         ConfigKey("balance", "alpha", .double(\.balance.alpha)),
         ConfigKey("balance", "groups", .int(\.balance.groups)),

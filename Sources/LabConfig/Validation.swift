@@ -136,7 +136,8 @@ private struct Validator {
                 "0 (meaning model.moe_topk) or in (0, \(k)] (model.moe_topk)")
         require(target == 0 || target >= Double(k) || config.model.zeroExpertNum > 0, "controller.target_ffn_experts",
                 "0 or \(k) (model.moe_topk) while model.zero_expert_num = 0: below K needs zero experts")
-        nonNegative("controller.kp", "controller.ki", "controller.kd", "controller.gamma", "controller.integral_clamp")
+        nonNegative("controller.kp", "controller.ki", "controller.kd", "controller.gamma", "controller.integral_clamp",
+                    "controller.budget_gain_ratio")
         oneOf("controller.gain_schedule", ["constant", "linear", "cosine"])
         require((0...1).contains(c.gainFinalRatio), "controller.gain_final_ratio", "in [0, 1]")
         atLeast(1, "controller.update_interval")

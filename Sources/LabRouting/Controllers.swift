@@ -49,6 +49,11 @@ public enum GainSchedule: String, Sendable, CaseIterable {
 /// I_i(t) = clamp(I_i(t-1) + ki * c(t) * e_i(t))             |I| <= integral_clamp when > 0
 /// b_i(t) = kp * c(t) * e_i(t) + I_i(t) + kd * c(t) * (e_i(t) - e_i(t-1))
 /// ```
+/// With `budget_gain_ratio` r != 1 every term uses e'_i = e_i + (r - 1) * mean_j e_j (j < N)
+/// in place of e_i: the budget part of the error (its mean, the same for every FFN expert) is
+/// scaled by r, the balance part (e_i minus the mean) is not. r = 1 is the paper's rule and
+/// skips the rewrite, so it stays bit-identical.
+///
 /// The integral accumulates ki(t) * e(t) rather than ki(t) * sum e, so a decaying mu means
 /// the increment mu(t) * e(t): with kp = kd = 0 the bias equals the paper's incremental rule
 /// b_i += mu(t) * e_i(t) exactly (a decaying gain never rescales past increments). The
@@ -209,16 +214,25 @@ public struct BiasController: Sendable {
         let kp = config.kp * c, ki = config.ki * c, kd = config.kd * c
         let hadPrevious = state.previousError != nil
         if !hadPrevious { state.previousError = Array(repeating: 0, count: experts) }
+        let targetShare = (targetFfnExperts / K) * (1 / Double(N))
+        func rawError(_ i: Int) -> Double { targetShare - Double(state.pendingLoads[i]) / (K * tAll) }
+        // (r - 1) * mean_j e_j, added to every FFN expert's error; 0 for the paper's rule.
+        var budgetBoost = 0.0
+        if config.budgetGainRatio != 1 {
+            var sum = 0.0
+            for j in 0..<N { sum += rawError(j) }
+            budgetBoost = (config.budgetGainRatio - 1) * sum / Double(N)
+        }
         for i in 0..<N {
-            let load = Double(state.pendingLoads[i])
-            let e = (targetFfnExperts / K) * (1 / Double(N)) - load / (K * tAll)
+            let raw = rawError(i)
+            let e = budgetBoost == 0 ? raw : raw + budgetBoost
             let integral = clampIntegral(state.integral[i] + ki * e)
             let p = kp * e
             let d = hadPrevious ? kd * (e - state.previousError![i]) : 0
             state.integral[i] = integral
             state.previousError![i] = e
             pTerm[i] = Float(p); iTerm[i] = Float(integral); dTerm[i] = Float(d)
-            error[i] = Float(e)
+            error[i] = Float(raw)
             bias[i] = Float(p + integral + d)
         }
     }

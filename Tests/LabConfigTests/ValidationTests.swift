@@ -80,6 +80,7 @@ struct InvalidSetting: Sendable, CustomTestStringConvertible {
         InvalidSetting("controller.kd", .float(-1), ">= 0"),
         InvalidSetting("controller.gamma", .float(-1), ">= 0"),
         InvalidSetting("controller.integral_clamp", .float(-1), ">= 0"),
+        InvalidSetting("controller.budget_gain_ratio", .float(-0.5), ">= 0"),
         InvalidSetting("controller.gain_schedule", .string("exp"), #"one of "constant", "linear", "cosine""#),
         InvalidSetting("controller.gain_final_ratio", .float(2), "in [0, 1]"),
         InvalidSetting("balance.groups", .integer(3), "a divisor of model.n_routed_experts = 16: one of 1, 2, 4, 8, 16"),

@@ -7,11 +7,11 @@ import LabRouting
 /// A controller config with the given kind and overrides.
 private func config(_ kind: String, ke: Double = 0, kp: Double = 0, ki: Double = 0, kd: Double = 0,
                     gamma: Double = 1e-3, schedule: String = "constant", finalRatio: Double = 0.1,
-                    interval: Int = 1, clamp: Double = 0) -> ControllerConfig {
+                    interval: Int = 1, clamp: Double = 0, budgetRatio: Double = 1) -> ControllerConfig {
     var c = ControllerConfig()
     c.kind = kind; c.targetFfnExperts = ke; c.kp = kp; c.ki = ki; c.kd = kd; c.gamma = gamma
     c.gainSchedule = schedule; c.gainFinalRatio = finalRatio; c.updateInterval = interval
-    c.integralClamp = clamp
+    c.integralClamp = clamp; c.budgetGainRatio = budgetRatio
     return c
 }
 
@@ -60,6 +60,32 @@ private func randomLoads(experts E: Int, tokens T: Int, topK K: Int, rng: inout 
 
     /// Guards against a PID that writes zero experts' bias (they must stay exactly 0: the
     /// budget comes from the FFN experts' targets alone).
+    /// Guards against a budget gain that leaks into the balance part (or the reverse): with
+    /// budget_gain_ratio r, one update moves the mean FFN bias by r * ki * mean(e) and the
+    /// deviations from that mean by ki * (e_i - mean(e)), on scripted loads whose budget error
+    /// and imbalance are both non-zero; the recorded error stays the paper's e_i.
+    @Test(arguments: [0.0, 1.0, 4.0])
+    func budgetGainScalesOnlyTheMeanOfTheError(ratio: Double) throws {
+        let N = 4, Z = 4, K = 2, T = 100, ki = 0.5, ke = 1.0
+        var controller = try BiasController(config: config("pid", ke: ke, ki: ki, budgetRatio: ratio),
+                                            routedExperts: N, zeroExperts: Z, topK: K, totalSteps: 10)
+        // 200 slots: FFN experts take 30 + 50 + 20 + 40 = 140 (target 100), zero experts 60.
+        let loads = [30, 50, 20, 40, 15, 15, 15, 15]
+        observe(&controller, loads, tokens: T)
+        let updated = controller.step(0)
+        #expect(updated)
+        let e = (0..<N).map { (ke / Double(K)) / Double(N) - Double(loads[$0]) / Double(K * T) }
+        let meanE = e.reduce(0, +) / Double(N)
+        let bias = controller.bias.prefix(N).map(Double.init)
+        let meanB = bias.reduce(0, +) / Double(N)
+        #expect(abs(meanB - ratio * ki * meanE) < 1e-7)
+        for i in 0..<N {
+            #expect(abs((bias[i] - meanB) - ki * (e[i] - meanE)) < 1e-7, "expert \(i)")
+            #expect(controller.error[i] == Float(e[i]))
+        }
+        #expect(controller.bias[N...].allSatisfy { $0 == 0 })
+    }
+
     @Test func pidNeverMovesZeroExpertBias() throws {
         let N = 6, Z = 5, K = 3, E = N + Z, T = 50
         var controller = try BiasController(config: config("pid", ke: 1.5, kp: 0.3, ki: 0.1, kd: 0.2, clamp: 0.5),

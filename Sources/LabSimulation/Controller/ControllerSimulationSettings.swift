@@ -132,6 +132,7 @@ public struct ControllerSimulationSettings: Sendable, Equatable {
             gain_final_ratio = \(c.gainFinalRatio)
             update_interval = \(c.updateInterval)
             integral_clamp = \(c.integralClamp)
+            budget_gain_ratio = \(c.budgetGainRatio)
 
             [sim]
             steps = \(steps)
