@@ -105,6 +105,41 @@ struct RecordsTests {
         #expect(steps == Array(0..<steps.count) && steps.count >= 3)
     }
 
+    /// Guards against Ctrl-C losing work or leaving the run "running": SIGINT mid-run finishes
+    /// the step, writes a checkpoint, marks the run interrupted and exits 130; `--resume`
+    /// continues from that checkpoint with no step missing or repeated.
+    @Test func sigintCheckpointsAndResumeContinues() throws {
+        let dir = temporaryDirectory()
+        let db = dir + "/lab.sqlite"
+        let args = quickRun("ctrl-c", dir: dir, steps: 100_000)
+        let p = try launch(args, log: dir + "/ctrl-c.log")
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        let deadline = Date().addingTimeInterval(60)
+        var recorded = 0
+        while Date() < deadline, p.isRunning, recorded < 3 {
+            if FileManager.default.fileExists(atPath: db), let store = try? RecordStore(path: db) {
+                recorded = (try? count(store, "SELECT COUNT(*) FROM steps")) ?? 0
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        kill(p.processIdentifier, SIGINT)
+        let exitDeadline = Date().addingTimeInterval(30)  // a lost signal must fail, not hang
+        while p.isRunning, Date() < exitDeadline { Thread.sleep(forTimeInterval: 0.1) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        let log = (try? String(contentsOfFile: dir + "/ctrl-c.log", encoding: .utf8)) ?? ""
+        #expect(p.terminationReason == .exit && p.terminationStatus == 130, "\(log)")
+        let store = try RecordStore(path: db)
+        let run = try #require(try store.run(named: "ctrl-c"))
+        #expect(run.status == .interrupted)
+        let done = try store.steps(runID: run.id).count
+        #expect(done >= 3 && FileManager.default.fileExists(atPath: dir + "/runs/ctrl-c/checkpoints/latest"), "\(log)")
+
+        let resumed = try Lab.run(args + ["--resume", "--stop-after", "\(done + 3)"])
+        #expect(resumed.status == 130 && resumed.output.contains("interrupted after \(done + 3) steps"), "\(resumed.output)")
+        #expect(try store.steps(runID: run.id).map(\.step) == Array(0..<(done + 3)))
+    }
+
     /// Guards against `runs`/`show` that drift from the records: they list and summarise a
     /// finished run, and an unknown name fails with close suggestions.
     @Test func runsAndShowPrintTheRun() throws {
