@@ -42,7 +42,7 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
     options.resultsDirectory = NSTemporaryDirectory() + "longcat-bench-\(ProcessInfo.processInfo.processIdentifier)"
     defer { try? FileManager.default.removeItem(atPath: options.resultsDirectory) }
     let trainer = try Trainer(config: cfg, options: options)
-    let recorder = options.record ? try Recorder(options: options, config: cfg, model: trainer.model) : nil
+    let recorder = options.record ? try Recorder(options: options, config: cfg, model: trainer.model, samples: trainer.pendingSamples) : nil
     try recorder?.begin()
     let sampler = BatchSampler(corpus: trainer.corpus, split: .train, batch: cfg.train.batchSize, seqLen: cfg.train.seqLen, seed: cfg.train.seed)
     var result = BenchmarkResult()

@@ -16,6 +16,8 @@ final class Recorder {
     let options: TrainOptions
     let config: LabConfig
     let model: LongCatModel
+    /// Where the trainer's evaluations leave token samples for the next recorded step.
+    let samples: PendingTokenSamples
     let parameterCount: ParameterCount
     let telemetry: LayerTelemetry
     var runID: Int64 = 0
@@ -26,7 +28,8 @@ final class Recorder {
     private var pending: (step: Int, layers: [LayerStepRow], experts: [ExpertStepRow],
                           activated: [ActivatedParamsRow], ms: Double)?
 
-    init(options: TrainOptions, config: LabConfig, model: LongCatModel) throws {
+    init(options: TrainOptions, config: LabConfig, model: LongCatModel, samples: PendingTokenSamples) throws {
+        self.samples = samples
         self.options = options
         self.config = config
         self.model = model
@@ -112,7 +115,7 @@ final class Recorder {
         var record = StepRecord(runID: runID, step: stepRow, layers: rows.layers, experts: rows.experts,
                                 activatedParams: rows.activated)
         record.variance = variance.take(step: step)
-        TokenSampling.take(for: model, into: &record)
+        TokenSampling.take(from: samples, into: &record)
         record.step.recordMs = rows.ms + Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         try store.record(record)
         telemetry.prepare(forStep: step + 1)

@@ -20,50 +20,34 @@ struct TokenSampleBatch {
     var labelNames: [String] = []
 }
 
-/// Evaluation and recording share only the model, so samples wait here, keyed by the model,
-/// between `Trainer.sampleTokens(evaluationBatch:)` and `TokenSampling.take(for:into:)`.
-/// Each entry is bounded by one evaluation (batch 0 starts it afresh) and removed when taken.
+/// The samples of the latest evaluation, waiting for the recorder of its step. The trainer
+/// owns one and hands it to its recorder: `Trainer.sampleTokens(evaluationBatch:)` fills it,
+/// `TokenSampling.take(from:into:)` empties it. Bounded by one evaluation (batch 0 starts it
+/// afresh). Used from the training thread only.
+final class PendingTokenSamples {
+    var batch: TokenSampleBatch?
+
+    /// Runs `body` on the pending samples in place; `fresh` drops what an earlier evaluation left.
+    func update(fresh: Bool, _ body: (inout TokenSampleBatch) -> Void) {
+        if fresh || batch == nil { batch = TokenSampleBatch() }
+        body(&batch!)
+    }
+}
+
+/// Names of the per-label rows, and the move of pending samples into a step record.
 enum TokenSampling {
     /// `variance_stats` module of the mean loss per label (layer -1, statistic = label name).
     static let lossModule = "eval_loss_by_label"
     /// `variance_stats` module of the evaluation tokens per label (layer -1).
     static let tokensModule = "eval_tokens_by_label"
 
-    private final class Entry {
-        weak var model: LongCatModel?
-        var batch = TokenSampleBatch()
-        init(model: LongCatModel) { self.model = model }
-    }
-
-    private final class Registry: @unchecked Sendable {
-        let lock = NSLock()
-        var entries: [ObjectIdentifier: Entry] = [:]
-    }
-
-    private static let registry = Registry()
-
-    /// Runs `body` on the model's pending samples; `fresh` drops what an earlier evaluation left.
-    static func update(_ model: LongCatModel, fresh: Bool, _ body: (inout TokenSampleBatch) -> Void) {
-        registry.lock.lock()
-        defer { registry.lock.unlock() }
-        // Samples of models that are gone (evaluated outside a recorded run) are dropped; a
-        // dead owner under this key means the identifier was reused by a new model.
-        registry.entries = registry.entries.filter { $0.value.model != nil }
-        let key = ObjectIdentifier(model)
-        if fresh || registry.entries[key]?.model !== model { registry.entries[key] = Entry(model: model) }
-        body(&registry.entries[key]!.batch)
-    }
-
-    /// Moves the model's pending samples into `record` (token rows and per-label loss rows,
-    /// stamped with the record's step); does nothing when there are none.
-    static func take(for model: LongCatModel, into record: inout StepRecord) {
-        registry.lock.lock()
-        let entry = registry.entries.removeValue(forKey: ObjectIdentifier(model))
-        registry.lock.unlock()
-        guard let entry, entry.model === model else { return }
+    /// Moves the pending samples into `record` (token rows and per-label loss rows, stamped
+    /// with the record's step); does nothing when there are none.
+    static func take(from pending: PendingTokenSamples, into record: inout StepRecord) {
+        guard let b = pending.batch else { return }
+        pending.batch = nil
         let step = record.step.step
-        record.tokenSamples += entry.batch.rows.map { var row = $0; row.step = step; return row }
-        let b = entry.batch
+        record.tokenSamples += b.rows.map { var row = $0; row.step = step; return row }
         for (id, name) in b.labelNames.enumerated() where b.tokens[id] > 0 {
             record.variance.append(VarianceRow(step: step, layer: -1, module: lossModule, statistic: name,
                                                value: b.lossSum[id] / Double(b.tokens[id])))
@@ -85,7 +69,7 @@ extension Trainer {
         let sampler = BatchSampler(corpus: corpus, split: .validation, batch: t.batchSize, seqLen: t.seqLen, seed: t.seed)
         let starts = index < t.tokenSampleBatches ? sampler.evaluationWindowStarts(index: index, of: t.evalBatches) : []
         let losses = tokenLosses(rows: rows, vocab: m.vocabSize)
-        TokenSampling.update(model, fresh: index == 0) { batch in
+        pendingSamples.update(fresh: index == 0) { batch in
             let names = corpus.labelNames
             if batch.labelNames != names {
                 batch.labelNames = names

@@ -57,6 +57,8 @@ public final class Trainer {
     var labels: [UInt8]
     let runDirectory: String
     let interrupt = InterruptFlag()
+    /// Token samples of the latest evaluation, until the recorder takes them.
+    let pendingSamples = PendingTokenSamples()
 
     public init(config: LabConfig, options: TrainOptions) throws {
         self.config = config

@@ -13,7 +13,7 @@ extension Trainer {
     public func run() throws -> TrainSummary {
         let t = config.train
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-        let recorder = options.record ? try Recorder(options: options, config: config, model: model) : nil
+        let recorder = options.record ? try Recorder(options: options, config: config, model: model, samples: pendingSamples) : nil
         var startStep = 0
         if options.resume {
             guard let step = Checkpoint.latestStep(runDirectory: runDirectory) else {
