@@ -33,6 +33,10 @@ struct SeriesPlot {
     /// Where the key goes; nil: top right, or below the plot when it holds more than three
     /// entries (which would cover the curves).
     var keyPosition: String? = nil
+    /// When set, the key names each colour once and each dash once instead of every curve:
+    /// for curves that cross two factors (e.g. layer-module groups by colour, runs by dash),
+    /// whose product would not fit in a key.
+    var factoredKey: (colours: [(colour: Int, title: String)], dashes: [(dash: Int, title: String)])? = nil
     /// Extra lines before `plot` (labels, arrows).
     var extra = ""
 
@@ -63,14 +67,16 @@ struct SeriesPlot {
             data.endBlock()
         }
         var body = "set xlabel \(quoted(xlabel))\nset ylabel \(quoted(ylabel))\n"
-        let entries = series.count + references.count
+        let keyTitles = (factoredKey.map { $0.colours.map(\.title) + $0.dashes.map(\.title) } ?? series.map(\.title))
+            + references.map(\.title)
+        let entries = keyTitles.count
         if let keyPosition {
             body += "set key \(keyPosition)\n"
         } else if entries > 3 {
-            // Under the x label, in two columns when the titles fit (at ~6.5 px a character in
-            // an 800 px image); the bottom margin makes room for the rows.
-            let longest = (series.map(\.title) + references.map(\.title)).map(\.count).max() ?? 0
-            let columns = longest > 45 ? 1 : 2
+            // Under the x label, in as many columns as the titles allow (at ~6.5 px a character
+            // in an 800 px image); the bottom margin makes room for the rows.
+            let longest = keyTitles.map(\.count).max() ?? 0
+            let columns = longest > 45 ? 1 : longest > 24 || entries <= 8 ? 2 : 3
             body += "set key below maxcols \(columns)\nset bmargin \(4 + (entries + columns - 1) / columns)\n"
         } else {
             body += "set key top right\n"
@@ -89,18 +95,29 @@ struct SeriesPlot {
         body += extra
         let file = quoted(data.name)
         var terms: [String] = []
+        let factored = factoredKey != nil
         for (i, s) in series.enumerated() {
             let lt = Palette.lineType(s.colour)
+            let key = factored ? "notitle" : "title \(quoted(s.title))"
             if s.band != nil {
                 terms.append("\(file) index \(i) using 1:4:5 with filledcurves lc rgb '\(Palette.colour(s.colour, alpha: 0xC8))' notitle")
             }
             if s.markers {
-                terms.append("\(file) index \(i) using 1:2 with linespoints lt \(lt) dt \(s.dash) lw 1.2 pt 7 ps 0.8 title \(quoted(s.title))")
+                terms.append("\(file) index \(i) using 1:2 with linespoints lt \(lt) dt \(s.dash) lw 1.2 pt 7 ps 0.8 \(key)")
             } else if smoothing > 0 {
                 terms.append("\(file) index \(i) using 1:2 with lines lc rgb '\(Palette.colour(s.colour, alpha: 0x98))' lw 0.6 notitle")
-                terms.append("\(file) index \(i) using 1:3 with lines lt \(lt) dt \(s.dash) lw 2 title \(quoted(s.title))")
+                terms.append("\(file) index \(i) using 1:3 with lines lt \(lt) dt \(s.dash) lw 2 \(key)")
             } else {
-                terms.append("\(file) index \(i) using 1:2 with lines lt \(lt) dt \(s.dash) lw 1.6 title \(quoted(s.title))")
+                terms.append("\(file) index \(i) using 1:2 with lines lt \(lt) dt \(s.dash) lw 1.6 \(key)")
+            }
+        }
+        if let factoredKey {
+            // Key-only entries: NaN draws nothing but shows its line style in the key.
+            for c in factoredKey.colours {
+                terms.append("NaN with lines lt \(Palette.lineType(c.colour)) dt 1 lw 2 title \(quoted(c.title))")
+            }
+            for d in factoredKey.dashes {
+                terms.append("NaN with lines lc rgb '\(Palette.reference)' dt \(d.dash) lw 2 title \(quoted(d.title))")
             }
         }
         for r in references {

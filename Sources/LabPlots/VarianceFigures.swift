@@ -81,7 +81,13 @@ extension FigureContext {
         }
         let finite = all.filter { $0.isFinite }
         plot.logY = (finite.min() ?? 0) > 0 && (finite.max() ?? 0) / (finite.min() ?? 1) > 100
-        plot.keyPosition = "outside right top"
+        if single {
+            plot.keyPosition = groups.count <= 20 ? "outside right top" : nil
+        } else {
+            // Colour = layer and module, dash = run: a key entry for each, not for each curve.
+            plot.factoredKey = (colours: groups.enumerated().map { (colour: $0.offset, title: $0.element) },
+                                dashes: runs.enumerated().map { (dash: $0.offset + 1, title: $0.element.label) })
+        }
         return plot.spec()
     }
 

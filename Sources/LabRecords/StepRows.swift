@@ -224,6 +224,16 @@ public struct VarianceRow: Sendable, Equatable {
         self.step = step; self.layer = layer; self.module = module; self.statistic = statistic
         self.value = value
     }
+
+    /// Modules of the per-label evaluation rows that share the table (layer -1, statistic =
+    /// label name): mean loss and token count per label. They are not variance statistics.
+    public static let evaluationLossModule = "eval_loss_by_label"
+    public static let evaluationTokensModule = "eval_tokens_by_label"
+
+    /// True for a per-label evaluation row rather than a variance statistic.
+    public var isEvaluationByLabel: Bool {
+        module == Self.evaluationLossModule || module == Self.evaluationTokensModule
+    }
 }
 
 extension VarianceRow: StoredRow {

@@ -37,9 +37,9 @@ final class PendingTokenSamples {
 /// Names of the per-label rows, and the move of pending samples into a step record.
 enum TokenSampling {
     /// `variance_stats` module of the mean loss per label (layer -1, statistic = label name).
-    static let lossModule = "eval_loss_by_label"
+    static let lossModule = VarianceRow.evaluationLossModule
     /// `variance_stats` module of the evaluation tokens per label (layer -1).
-    static let tokensModule = "eval_tokens_by_label"
+    static let tokensModule = VarianceRow.evaluationTokensModule
 
     /// Moves the pending samples into `record` (token rows and per-label loss rows, stamped
     /// with the record's step); does nothing when there are none.

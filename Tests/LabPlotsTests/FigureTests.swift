@@ -72,6 +72,16 @@ struct FigureTests {
         #expect(table.split(separator: "\n")[3].hasPrefix("sim ") && !table.contains("nan"), "\(table)")
     }
 
+    /// Guards against per-label evaluation losses (stored beside the variance statistics)
+    /// turning into variance figures named after the labels.
+    @Test func varianceFiguresLeaveOutPerLabelEvaluationRows() throws {
+        let figures = try Plotter(store: Fixture.store()).plot(.variance, runs: ["none-s1"],
+                                                               options: PlotOptions(outputDirectory: Fixture.outputDirectory("labels")))
+        let names = figures.map(\.name)
+        #expect(names.contains("variance-step0-variance"))
+        #expect(!names.contains { $0.hasSuffix("-easy") || $0.hasSuffix("-hard") }, "\(names)")
+    }
+
     /// The figure names are stable: scripts, README and reports refer to them.
     @Test func fileNamesAreStable() throws {
         let out = Fixture.outputDirectory("names")

@@ -149,8 +149,18 @@ enum Fixture {
                 }
             }
             if varianceSteps.contains(step) {
+                if labels {  // the trainer's per-label evaluation rows share the table
+                    for (label, loss) in [("easy", 1.1), ("hard", 2.3)] {
+                        record.variance.append(VarianceRow(step: step, layer: -1, module: VarianceRow.evaluationLossModule,
+                                                           statistic: label, value: loss))
+                    }
+                }
                 for layer in -1..<layers {
-                    for module in layer < 0 ? ["embedding"] : ["attention.output", "moe.output"] {
+                    // The module names the trainer records: two-run figures then carry as many
+                    // curves as real runs do (40), which once overflowed gnuplot's key.
+                    for module in layer < 0 ? ["residual.embedding", "final_hidden"]
+                        : ["mla.0", "mla.1", "ffn.0", "ffn.1", "moe", "residual.mla.0", "residual.mla.1",
+                           "residual.ffn.0", "residual.layer"] {
                         let compensation = kind == "none" ? 1.0 : 4.0
                         record.variance.append(VarianceRow(step: step, layer: layer, module: module, statistic: "variance",
                                                            value: compensation * (1 + Double(layer + 1) * 0.5) * (1 + s / 40)))

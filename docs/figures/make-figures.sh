@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
 # Redraws the README's figures (docs/figures/*/*.png) from two finished runs:
-#   longcat-lab train experiments/quickstart.toml --name quickstart --set train.steps=400 --set train.eval_interval=50
-#   longcat-lab train experiments/quickstart.toml --name no-controller --set train.steps=400 --set train.eval_interval=50 \
-#       --set controller.kind=none
+#   longcat-lab train experiments/quickstart.toml --name quickstart --set train.threads=1
+#   longcat-lab train experiments/quickstart.toml --name no-controller --set controller.kind=none --set train.threads=1
 # usage: docs/figures/make-figures.sh [DATABASE]   (default results/lab.sqlite)
-# The allocation and variance figures use synthetic rows (docs/figures/synthetic-rows.py) added to
-# a copy of the database, because the trainer does not record those tables yet.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 db=${1:-results/lab.sqlite}
@@ -14,17 +11,20 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # A consistent copy (the store runs in WAL mode, so the main file alone may be behind).
 python3 -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).backup(sqlite3.connect(sys.argv[2]))' "$db" "$work/lab.sqlite"
-python3 docs/figures/synthetic-rows.py "$work/lab.sqlite" quickstart no-controller
 rm -rf docs/figures/quickstart docs/figures/comparison
 mkdir -p docs/figures/quickstart docs/figures/comparison
 $lab plot all quickstart --db "$work/lab.sqlite" --out "$work/quickstart" >/dev/null
 $lab plot all quickstart no-controller --db "$work/lab.sqlite" --out "$work/comparison" >/dev/null
 $lab compare quickstart no-controller --db "$work/lab.sqlite" --out "$work/comparison" \
   --metric loss --metric ffn-experts --metric zero-share --metric max-vio | grep -v "^$work" > docs/figures/comparison/table.txt
-cp "$work"/quickstart/*.png docs/figures/quickstart/
-rm docs/figures/quickstart/*grad_rms.png  # one variance statistic is enough to show
+# The per-run figures of the README; of the variance statistics, the residual-stream variance.
+for f in activated-params activated-params-steps ffn-experts zero-share bias-layer0 bias-terms-layer0 \
+         expert-load-strip-layer0 max-vio loss throughput allocation variance-step0-var variance-steps-var; do
+  cp "$work/quickstart/$f.png" docs/figures/quickstart/
+done
+cp "$work"/quickstart/expert-load-step*.png docs/figures/quickstart/
 # The comparison keeps the overlays; per-run figures of the second run show what differs.
-for f in activated-params ffn-experts zero-share max-vio loss variance-step0-variance allocation \
+for f in activated-params ffn-experts zero-share max-vio loss variance-step0-var allocation \
          compare-ffn-experts expert-load-strip-layer0-no-controller activated-params-steps-no-controller; do
   cp "$work/comparison/$f.png" docs/figures/comparison/
 done
