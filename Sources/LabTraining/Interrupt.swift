@@ -10,7 +10,7 @@ import Synchronization
 /// runs (tests, sweeps in one process): each flag only remembers how many signals had arrived
 /// when its run armed it, so one signal prints one message and raises every armed flag.
 public final class InterruptFlag: Sendable {
-    /// Signals seen before `install()`; nil until armed.
+    /// Signals the process had received when `install()` armed this flag; -1 until then.
     private let baseline = Atomic<Int>(-1)
 
     public init() {}
