@@ -88,6 +88,7 @@ public struct Comparison: Sendable {
     public struct Group: Sendable, Equatable {
         public var label: String
         public var runs: [PlotRun]
+        public init(label: String, runs: [PlotRun]) { self.label = label; self.runs = runs }
     }
 
     /// Runs grouped by the value of `key`; or, when nil, runs whose configs agree on every key
@@ -120,7 +121,13 @@ public struct Comparison: Sendable {
         if let key, !runSet.runs.contains(where: { $0.config[key] != nil }) {
             throw PlotError("--group-by \(key): no run's config has that key (keys look like controller.kind)")
         }
-        let groups = groups(by: key)
+        return try overlays(metrics: metrics, groups: groups(by: key), options: options, gnuplot: gnuplot)
+    }
+
+    /// Overlay plots of groups the caller formed (e.g. a sweep's variants, each over its seeds).
+    public func overlays(metrics: [CompareMetric], groups: [Group], options: PlotOptions,
+                         gnuplot: String = "gnuplot") throws -> [RenderedFigure] {
+        try options.validate()
         var specs: [FigureSpec] = []
         for metric in metrics {
             specs.append(try overlay(metric, groups: groups, options: options))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LabConfig
+import LabPlots
 import LabRecords
 import LabSweeps
 
@@ -169,8 +170,35 @@ struct SweepCommand: ParsableCommand {
         let table = try SweepReport(title: sweep.stem, runs: runs, store: store, results: results)
         say("\n" + table.markdown)
         try table.markdown.write(toFile: folder + "/summary.md", atomically: true, encoding: .utf8)
-        let figures = try SweepPlots.write(runs: runs, store: store, folder: folder, title: sweep.stem)
-        say("table: \(folder)/summary.md" + (figures.isEmpty ? " (no plots: gnuplot not found)" : "; plots: " + figures.joined(separator: ", ")))
+        say("table: \(folder)/summary.md" + drawOverlays(runs: runs, store: store, folder: folder))
+    }
+
+    /// The comparison overlays of `compare` (seed groups as mean and range) of the sweep's runs
+    /// that have recorded steps, into `folder`; says what was drawn and why anything was not.
+    private func drawOverlays(runs: [SweepRun], store: RecordStore, folder: String) -> String {
+        let recorded = runs.map(\.name).filter { name in
+            guard let run = try? store.run(named: name) else { return false }
+            return (try? store.steps(runID: run.id).isEmpty) == false
+        }
+        guard !recorded.isEmpty else { return "" }
+        let comparison: Comparison
+        do { comparison = try Comparison(store: store, runs: recorded) } catch { return " (no plots: \(error))" }
+        // One curve per variant (`controllers-pid`), over its seeds.
+        let groupOf = Dictionary(runs.map { ($0.name, $0.group) }, uniquingKeysWith: { a, _ in a })
+        var order: [String] = []
+        for run in comparison.runSet.runs where !order.contains(groupOf[run.name]!) { order.append(groupOf[run.name]!) }
+        let groups = order.map { g in Comparison.Group(label: g, runs: comparison.runSet.runs.filter { groupOf[$0.name] == g }) }
+        var drawn: [String] = [], problems: [String] = []
+        for metric in [CompareMetric.loss, .evalLoss, .ffnExperts] {
+            do {
+                drawn += try comparison.overlays(metrics: [metric], groups: groups,
+                                                 options: PlotOptions(outputDirectory: folder)).map(\.image)
+            } catch {
+                problems.append("\(metric.rawValue): \(error)")
+            }
+        }
+        return (drawn.isEmpty ? "" : "; plots: " + drawn.joined(separator: ", "))
+            + (problems.isEmpty ? "" : " (not drawn: " + problems.joined(separator: "; ") + ")")
     }
 
     private func submitToSlurm(sweep: SweepFile, runs: [SweepRun]) throws {

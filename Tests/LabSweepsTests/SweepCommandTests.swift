@@ -67,6 +67,11 @@ struct SweepCommandTests {
         let duration = Date().timeIntervalSince(began)
         #expect(clean.status == 0, "\(clean.output)")
         try expectComplete(reference + "/lab.sqlite", names: Self.names, steps: steps, layers: 1)
+        // ... and ends with the comparison overlays of `compare`, seeds grouped.
+        for figure in ["compare-loss", "compare-ffn-experts"] {
+            let image = reference + "/results/sweeps/tiny/\(figure).png"
+            #expect(FileManager.default.fileExists(atPath: image), "\(clean.output)")
+        }
 
         let dir = try setUp("killed-\(jobs)", steps: steps)
         defer { removeFolders(dir) }
