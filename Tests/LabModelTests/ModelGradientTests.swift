@@ -15,8 +15,11 @@ import TestSupport
 @Suite("Whole-model gradients")
 struct ModelGradientTests {
     /// Coefficients of the small-coefficient losses in the every-loss checks: large enough that
-    /// dropping or flipping any one of their gradients fails the check in both layouts (shown in
-    /// a scratch build: each gradient dropped, then negated, in the source).
+    /// dropping or flipping any one of their gradients fails the check in both layouts. Shown in
+    /// a scratch build, each gradient dropped, then negated, in the source (the z-loss's into the
+    /// last hidden state, the balance loss's into the router probabilities, the MTP head's whole
+    /// gradient and only its part into the main model): worst errors 1.76 to 2.0 against the
+    /// tolerance 0.05, in both layouts, while the unmutated source measures 0.022.
     static let zLoss = 0.05, balance = 0.5, mtp = 1.0
     /// Batch seeds whose base routing has a clear top-k margin (at least 0.02, checked below), so
     /// that perturbations of eps rarely change a choice (the default seed's sequential routing
