@@ -1,5 +1,6 @@
 import LabConfig
 import LabKernels
+import TestSupport
 @testable import LabModel
 
 /// A tiny LongCat config (every feature on) small enough for finite differences in debug builds.
@@ -63,45 +64,45 @@ struct TinyBatch {
     }
 
     /// Chosen experts of every layer (to detect a routing change under a perturbation).
-    var routing: [[Int32]] { model.saved.map { $0.moe.plan.expert } }
+    var routing: [[Int32]] { model.saved.map { chosenExperts($0.moe.plan) } }
 }
 
-/// Result of comparing analytic gradients with central finite differences.
-struct GradientReport: CustomStringConvertible {
-    var checked = 0, skipped = 0
-    var worst = 0.0
-    var worstName = ""
-    var description: String { "checked \(checked), skipped \(skipped) (routing changed), worst relative error \(worst) at \(worstName)" }
-}
-
-/// Central differences of the total loss for `perTensor` random elements of every parameter
-/// tensor. A coordinate whose perturbation changes any top-k choice is skipped (the loss is
-/// not differentiable across a routing change).
-func checkModelGradients(_ b: TinyBatch, perTensor: Int = 3, eps: Float = 1e-2, floor: Double = 2e-3) -> GradientReport {
+/// Central differences of the total loss against the analytic gradient, per parameter tensor:
+/// every coordinate of the tensors whose names contain one of `every` (the routers, where the
+/// balance loss acts), `perTensor` distinct random coordinates of every other tensor. A
+/// coordinate whose perturbation changes any top-k choice is not differentiable there; it is
+/// counted in its tensor's `nondifferentiable`, never silently dropped. `only` restricts the
+/// check to the tensors whose names contain one of its strings.
+func checkModelGradients(_ b: TinyBatch, perTensor: Int = 6, every: [String] = ["mlp.router."], only: [String]? = nil,
+                         eps: Float = 1e-2,
+                         floor: Double = 1e-3, seed: UInt64 = 99, analyticOverride: FloatBuffer? = nil) -> [CoordinateCheck] {
     b.pass(train: true)
-    let analytic = Array(UnsafeBufferPointer(start: b.model.grads.ptr, count: b.model.layout.count))
+    let analytic = analyticOverride ?? clone(b.model.grads)
     let baseRouting = b.routing
-    var rng = LabRandom(seed: 99)
-    var report = GradientReport()
-    for s in b.model.layout.slices {
-        for _ in 0..<min(perTensor, s.count) {
-            let i = s.offset + rng.nextInt(below: s.count)
-            let p = b.model.params.ptr
-            let keep = p[i]
-            p[i] = keep + eps
-            let plus = b.pass(train: false).total
-            let routingPlus = b.routing
-            p[i] = keep - eps
-            let minus = b.pass(train: false).total
-            let routingMinus = b.routing
-            p[i] = keep
-            if routingPlus != baseRouting || routingMinus != baseRouting { report.skipped += 1; continue }
-            let numeric = (plus - minus) / (2 * Double(eps))
-            let a = Double(analytic[i])
-            let err = abs(a - numeric) / max(abs(a), abs(numeric), floor)
-            report.checked += 1
-            if err > report.worst { report.worst = err; report.worstName = "\(s.name)[\(i - s.offset)] analytic \(a) numeric \(numeric)" }
-        }
+    let slices = b.model.layout.slices.enumerated().filter { _, s in only?.contains { s.name.contains($0) } ?? true }
+    return slices.map { n, s in
+        let indices = every.contains { s.name.contains($0) }
+            ? Array(0..<s.count) : sampleIndices(s.count, samples: perTensor, seed: seed + UInt64(n))
+        return checkCoordinates(s.name, input: b.model.params.ptr + s.offset, analytic: analytic.constPtr + s.offset,
+                                indices: indices, eps: eps, floor: floor,
+                                nondifferentiable: { b.routing != baseRouting }, loss: { b.pass(train: false).total })
     }
-    return report
+}
+
+/// The whole-model checks summed: coordinates checked, carrying gradient, left out for a
+/// routing change, and the worst tensor.
+struct ModelCheckSummary: CustomStringConvertible {
+    let checked, carrying, nondifferentiable: Int
+    let worst: CoordinateCheck
+
+    init(_ checks: [CoordinateCheck]) {
+        checked = checks.reduce(0) { $0 + $1.checked }
+        carrying = checks.reduce(0) { $0 + $1.carrying }
+        nondifferentiable = checks.reduce(0) { $0 + $1.nondifferentiable }
+        worst = checks.max { $0.worst < $1.worst } ?? CoordinateCheck(name: "none")
+    }
+
+    var description: String {
+        "\(checked) checked, \(carrying) carry gradient, \(nondifferentiable) not differentiable; worst \(worst)"
+    }
 }

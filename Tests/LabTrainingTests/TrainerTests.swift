@@ -143,8 +143,11 @@ struct TrainerTests {
         #expect(val < unigram - 0.4, "validation \(val) vs unigram entropy \(unigram)")
     }
 
-    /// The paper's controller on a model with zero experts pulls the mean number of FFN experts
-    /// per token toward K_e (here from about 2 down to 1 of the 2 slots).
+    /// Guards the budget controller's direction and gain: on a model with zero experts (N 8,
+    /// Z 4, K 2) the paper's controller must pull the mean number of FFN experts per token to
+    /// K_e = 1 and hold it there. Measured start: 1.5625 at step 0 (the untrained router, before
+    /// any bias moves, sends more of the K = 2 slots to FFN experts than the uniform 2 * 8/12);
+    /// measured end: 0.989 averaged over steps 100-119, within the 2% asked of K_e.
     @Test func controllerPullsFfnExpertsTowardBudget() throws {
         var c = smallConfig(steps: 120)
         c.controller.ki = 0.2
@@ -153,8 +156,14 @@ struct TrainerTests {
         _ = try Trainer(config: c, options: o).run()
         let store = try RecordStore(path: o.databasePath)
         let id = try #require(try store.runID(named: "budget"))
-        let late = try store.layerSteps(runID: id).filter { $0.step >= 100 }
+        let steps = try store.layerSteps(runID: id)
+        let first = try #require(steps.min { $0.step < $1.step })
+        let start = first.ffnExpertsMean
+        let late = steps.filter { $0.step >= 100 }
         let mean = late.map(\.ffnExpertsMean).reduce(0, +) / Double(late.count)
-        #expect(abs(mean - 1.0) < 0.1, "mean FFN experts per token over steps 100-119: \(mean)")
+        print("budget: FFN experts per token \(start) at step \(first.step), \(mean) over steps 100-119 (K_e 1)")
+        #expect(late.count >= 10, "\(late.count) recorded steps from 100")
+        #expect(first.step == 0 && start > 1.4, "start \(start) at step \(first.step): too close to K_e to show a pull")
+        #expect(abs(mean - 1.0) < 0.02, "mean FFN experts per token over steps 100-119: \(mean)")
     }
 }
