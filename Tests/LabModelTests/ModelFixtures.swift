@@ -63,7 +63,7 @@ struct TinyBatch {
     }
 
     /// Chosen experts of every layer (to detect a routing change under a perturbation).
-    var routing: [[Int32]] { model.saved.map { $0.moe.plan.expert } }
+    var routing: [[Int32]] { model.saved.map { Array($0.moe.plan.expert) } }
 }
 
 /// Result of comparing analytic gradients with central finite differences.
