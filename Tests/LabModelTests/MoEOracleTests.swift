@@ -9,11 +9,12 @@ struct MoEOracleTests {
     /// Guards against a slip in the expert-sorted path (gather, chunking, the SwiGLU halves,
     /// the combine's row lookup, a zero-expert term, the constant expert's mix, any backward
     /// term): forward output, gates, input gradient and every MoE weight gradient must match a
-    /// per-token loop in Double, for each zero_expert_type. 700 rows so that experts run more
-    /// than one chunk of `expertChunkRows`. Tolerance: 1e-4 relative to max(|oracle|, 1e-2).
+    /// per-token loop in Double, for each zero_expert_type. 1000 rows so that experts run more
+    /// than one chunk of `expertChunkRows`. Tolerance: 1e-3 relative to max(|oracle|, 1e-2)
+    /// (Float sums over ~330 rows per expert reach about 2e-4; a wrong term is off by O(1)).
     @Test(arguments: ["identity", "zero", "drop", "constant"])
     func sortedChunkedPathMatchesPerTokenOracle(zeroKind: String) throws {
-        let problem = MoEProblem(zeroKind: zeroKind, rows: 700)
+        let problem = MoEProblem(zeroKind: zeroKind, rows: 1000)
         var rng = LabRandom(seed: 21)
         let dy = (0..<problem.u.count).map { _ in rng.nextNormal() }
         let fast = problem.fast(dy: dy)
@@ -24,7 +25,7 @@ struct MoEOracleTests {
         #expect((0..<s.routed).contains { plan.load(expert: $0) > expertChunkRows }, "no expert spans two chunks")
 
         let oracle = problem.oracle(plan: plan, dy: dy)
-        let tolerance = 1e-4, floor = 1e-2
+        let tolerance = 1e-3, floor = 1e-2
         #expect(worstRelativeError(fast.y, oracle.y, floor: floor) <= tolerance, "output")
         #expect(worstRelativeError(Array(plan.gate), oracle.gate, floor: floor) <= tolerance, "gates")
         #expect(worstRelativeError(fast.du, oracle.du, floor: floor) <= tolerance, "input gradient")
@@ -41,7 +42,8 @@ struct MoEOracleTests {
     /// dilute: central differences of L = <MoE(u), c> + balance on the module alone. Only
     /// coordinates that carry gradient (|analytic| >= 1% of the tensor's largest) are sampled;
     /// a sample whose perturbation changes the routing is counted, and fewer than 6 checked
-    /// samples per tensor fails the test. Tolerance: 2e-2 relative to max(|numeric|, 1e-3).
+    /// samples per tensor fails the test. Tolerance: 5e-3 relative to max(|numeric|, 1e-3)
+    /// (the worst seen is about 7e-4; eps = 1e-2 in Float).
     @Test(arguments: ["identity", "zero", "constant"])
     func moduleGradientsMatchFiniteDifferences(zeroKind: String) throws {
         var problem = MoEProblem(zeroKind: zeroKind, rows: 8, balance: 0.05, seed: 9)
@@ -53,7 +55,7 @@ struct MoEOracleTests {
             let r = p.fast()
             return (zip(r.y, c).reduce(r.balance) { $0 + Double($1.0) * Double($1.1) }, Array(r.plan.expert))
         }
-        let eps: Float = 1e-2, tolerance = 2e-2, floor = 1e-3
+        let eps: Float = 1e-2, tolerance = 5e-3, floor = 1e-3
         var tensors = problem.tensors.map { (name: $0.name, offset: $0.offset, count: $0.count, input: false) }
         tensors.append((name: "input u", offset: 0, count: problem.u.count, input: true))
         for t in tensors {
@@ -78,6 +80,8 @@ struct MoEOracleTests {
             }
             #expect(checked >= 6, "\(t.name): only \(checked) of \(carrying.count) gradient-carrying samples checked (\(skipped) changed the routing)")
             #expect(worst <= tolerance, "\(t.name): worst relative error \(worst) over \(checked) samples")
+            print("MoE gradient check (\(zeroKind)) \(t.name): \(checked) checked of \(carrying.count) carrying gradient, "
+                  + "\(skipped) changed the routing, worst relative error \(worst)")
         }
     }
 }
