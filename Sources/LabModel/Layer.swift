@@ -60,17 +60,13 @@ struct LayerContext {
 
     /// out = RMSNorm(x) with the weight at `offset`; 1/rms into `rstd`.
     func norm(_ out: FloatBuffer, _ rstd: FloatBuffer, _ x: UnsafePointer<Float>, _ offset: Int) {
-        Profiler.time(.norms) {
-            rmsNormForward(out: out.ptr, rstd: rstd.ptr, x: x, weight: w + offset, rows: rows, dim: d, eps: eps)
-        }
+        rmsNormForward(out: out.ptr, rstd: rstd.ptr, x: x, weight: w + offset, rows: rows, dim: d, eps: eps)
     }
 
     /// dx += RMSNorm'(x)^T dOut, and the weight's gradient.
     func normBackward(dx: UnsafeMutablePointer<Float>, dOut: FloatBuffer, x: UnsafePointer<Float>, rstd: FloatBuffer, _ offset: Int) {
-        Profiler.time(.norms, backward: true) {
-            rmsNormBackward(dx: dx, dWeight: g + offset, dOut: dOut.ptr, x: x, rstd: rstd.ptr, weight: w + offset,
-                            rows: rows, dim: d)
-        }
+        rmsNormBackward(dx: dx, dWeight: g + offset, dOut: dOut.ptr, x: x, rstd: rstd.ptr, weight: w + offset,
+                        rows: rows, dim: d)
     }
 }
 
@@ -79,30 +75,31 @@ func layerForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, con
                   saved s: LayerSaved, scratch t: LayerScratch, mlaScratch: MLAScratch, ffnScratch: FFNScratch,
                   moeScratch: MoEScratch) -> Double {
     let r = c.rows, d = c.d, o = c.offsets, w = c.w
+    var laps = ProfileLaps()
     c.norm(t.normA, s.rstdA0, x, o.inputNorm[0])
     s.h1.ptr.update(from: x, count: r * d)
-    Profiler.time(.mlaProjections) {
-        mlaForward(y: s.h1.ptr, x: t.normA.ptr, weights: w, at: o.attention[0], shape: c.mla, saved: s.attention[0], scratch: mlaScratch,
-                   rope: c.rope, batch: c.batch, seqLen: c.seqLen)
-    }
+    laps.lap(.norms)
+    mlaForward(y: s.h1.ptr, x: t.normA.ptr, weights: w, at: o.attention[0], shape: c.mla, saved: s.attention[0],
+               scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
+    laps.lap(.mlaProjections)
     c.norm(t.normU, s.rstdU, s.h1.ptr, o.postAttnNorm[0])
     s.h2.ptr.update(from: s.h1.ptr, count: r * d)
-    Profiler.time(.denseFFN) {
-        ffnForward(y: s.h2.ptr, u: t.normU.ptr, weights: w, at: o.ffn[0], d: d, hidden: c.ffnHidden, rows: r,
-                   saved: s.ffn[0], scratch: ffnScratch)
-    }
+    laps.lap(.norms)
+    ffnForward(y: s.h2.ptr, u: t.normU.ptr, weights: w, at: o.ffn[0], d: d, hidden: c.ffnHidden, rows: r,
+               saved: s.ffn[0], scratch: ffnScratch)
+    laps.lap(.denseFFN)
     c.norm(t.normA, s.rstdA1, s.h2.ptr, o.inputNorm[1])
     s.h3.ptr.update(from: s.h2.ptr, count: r * d)
-    Profiler.time(.mlaProjections) {
-        mlaForward(y: s.h3.ptr, x: t.normA.ptr, weights: w, at: o.attention[1], shape: c.mla, saved: s.attention[1], scratch: mlaScratch,
-                   rope: c.rope, batch: c.batch, seqLen: c.seqLen)
-    }
+    laps.lap(.norms)
+    mlaForward(y: s.h3.ptr, x: t.normA.ptr, weights: w, at: o.attention[1], shape: c.mla, saved: s.attention[1],
+               scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
+    laps.lap(.mlaProjections)
     c.norm(t.normV, s.rstdV, s.h3.ptr, o.postAttnNorm[1])
     out.update(from: s.h3.ptr, count: r * d)
-    Profiler.time(.denseFFN) {
-        ffnForward(y: out, u: t.normV.ptr, weights: w, at: o.ffn[1], d: d, hidden: c.ffnHidden, rows: r,
-                   saved: s.ffn[1], scratch: ffnScratch)
-    }
+    laps.lap(.norms)
+    ffnForward(y: out, u: t.normV.ptr, weights: w, at: o.ffn[1], d: d, hidden: c.ffnHidden, rows: r,
+               saved: s.ffn[1], scratch: ffnScratch)
+    laps.lap(.denseFFN)
     let moeInput = c.sequential ? t.normV.ptr : t.normU.ptr
     return moeForward(y: out, u: moeInput, weights: MoEWeights(w: w, o: o.moe), bias: c.bias, shape: c.moe,
                       rows: r, saved: s.moe, scratch: moeScratch)
@@ -114,41 +111,43 @@ func layerBackward(dx: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, 
                    mlaScratch: MLAScratch, ffnScratch: FFNScratch, moeScratch: MoEScratch) {
     let r = c.rows, d = c.d, o = c.offsets, w = c.w, g = c.g
     let dres = t.dres.ptr
+    var laps = ProfileLaps(backward: true)
     // Recompute the normalised inputs u and v (bit-identical to the forward's).
     c.norm(t.normU, s.rstdU, s.h1.ptr, o.postAttnNorm[0])
     c.norm(t.normV, s.rstdV, s.h3.ptr, o.postAttnNorm[1])
     dres.update(from: dOut, count: r * d)          // d(out)/d(h3) = identity
     t.du.zero(); t.dv.zero()
+    laps.lap(.norms)
     let dMoEInput = c.sequential ? t.dv.ptr : t.du.ptr
     let moeInput = c.sequential ? t.normV.ptr : t.normU.ptr
     moeBackward(du: dMoEInput, dWeights: g, dy: dOut, u: moeInput, weights: MoEWeights(w: w, o: o.moe),
                 shape: c.moe, rows: r, saved: s.moe, scratch: moeScratch)
-    Profiler.time(.denseFFN, backward: true) {
-        ffnBackward(du: t.dv.ptr, dWeights: g, dy: dOut, u: t.normV.ptr, weights: w, at: o.ffn[1], d: d,
-                    hidden: c.ffnHidden, rows: r, saved: s.ffn[1], scratch: ffnScratch)
-    }
+    ffnBackward(du: t.dv.ptr, dWeights: g, dy: dOut, u: t.normV.ptr, weights: w, at: o.ffn[1], d: d,
+                hidden: c.ffnHidden, rows: r, saved: s.ffn[1], scratch: ffnScratch)
+    laps.lap(.denseFFN)
     c.normBackward(dx: dres, dOut: t.dv, x: s.h3.ptr, rstd: s.rstdV, o.postAttnNorm[1])
     // dres = d/dh3 -> d/dh2
     t.da.zero()
     c.norm(t.normA, s.rstdA1, s.h2.ptr, o.inputNorm[1])
-    Profiler.time(.mlaProjections, backward: true) {
-        mlaBackward(dx: t.da.ptr, dWeights: g, dy: dres, x: t.normA.ptr, weights: w, at: o.attention[1], shape: c.mla,
-                    saved: s.attention[1], scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
-    }
+    laps.lap(.norms)
+    mlaBackward(dx: t.da.ptr, dWeights: g, dy: dres, x: t.normA.ptr, weights: w, at: o.attention[1], shape: c.mla,
+                saved: s.attention[1], scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
+    laps.lap(.mlaProjections)
     c.normBackward(dx: dres, dOut: t.da, x: s.h2.ptr, rstd: s.rstdA1, o.inputNorm[1])
+    laps.lap(.norms)
     // dres = d/dh2 -> d/dh1
-    Profiler.time(.denseFFN, backward: true) {
-        ffnBackward(du: t.du.ptr, dWeights: g, dy: dres, u: t.normU.ptr, weights: w, at: o.ffn[0], d: d,
-                    hidden: c.ffnHidden, rows: r, saved: s.ffn[0], scratch: ffnScratch)
-    }
+    ffnBackward(du: t.du.ptr, dWeights: g, dy: dres, u: t.normU.ptr, weights: w, at: o.ffn[0], d: d,
+                hidden: c.ffnHidden, rows: r, saved: s.ffn[0], scratch: ffnScratch)
+    laps.lap(.denseFFN)
     c.normBackward(dx: dres, dOut: t.du, x: s.h1.ptr, rstd: s.rstdU, o.postAttnNorm[0])
     // dres = d/dh1 -> d/dx
     t.da.zero()
     c.norm(t.normA, s.rstdA0, x, o.inputNorm[0])
-    Profiler.time(.mlaProjections, backward: true) {
-        mlaBackward(dx: t.da.ptr, dWeights: g, dy: dres, x: t.normA.ptr, weights: w, at: o.attention[0], shape: c.mla,
-                    saved: s.attention[0], scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
-    }
+    laps.lap(.norms)
+    mlaBackward(dx: t.da.ptr, dWeights: g, dy: dres, x: t.normA.ptr, weights: w, at: o.attention[0], shape: c.mla,
+                saved: s.attention[0], scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
+    laps.lap(.mlaProjections)
     c.normBackward(dx: dres, dOut: t.da, x: x, rstd: s.rstdA0, o.inputNorm[0])
-    Profiler.time(.norms, backward: true) { addInPlace(dx, dres, r * d) }
+    addInPlace(dx, dres, r * d)
+    laps.lap(.norms)
 }

@@ -51,9 +51,29 @@ public final class MoESaved {
     public internal(set) var balanceLoss = 0.0
     /// Gate/up pre-activations of every FFN slot, expert-sorted. [R*K, 2F]
     let gu: FloatBuffer
+    /// Telemetry: a copy of dL/dp taken by the backward while armed (allocated on first use).
+    private var capture: RouterGradientCapture?
+
     init(_ s: MoEShape, rows r: Int) {
         probs = FloatBuffer(count: r * s.experts)
         gu = FloatBuffer(count: r * s.topK * 2 * s.hidden)
+    }
+
+    /// This MoE's router-gradient capture (created, disarmed, on first use).
+    public var routerGradientCapture: RouterGradientCapture {
+        if let capture { return capture }
+        let c = RouterGradientCapture(capacity: probs.count)
+        capture = c
+        return c
+    }
+
+    /// Called by `moeBackward` with dL/dp `[rows, E]` before the balance gradient is added;
+    /// copies it when this MoE's capture is armed.
+    func captureRouterGradient(_ dprobs: UnsafePointer<Float>, rows: Int, experts: Int) {
+        guard let c = capture, c.isArmed else { return }
+        c.gradient.ptr.update(from: dprobs, count: rows * experts)
+        c.rows = rows
+        c.generation += 1
     }
 }
 
@@ -64,20 +84,12 @@ final class MoEScratch {
     let logits: FloatBuffer        // [R, E] router logits; router-logit gradient in backward
     let dprobs: FloatBuffer        // [R, E]
     let dgateRow: FloatBuffer      // [R*K] by sorted FFN row
-    var rowOfSlot: [Int32]         // [R*K] sorted row of an FFN slot, -1 for zero-expert slots
     init(_ s: MoEShape, rows r: Int) {
         let slots = r * s.topK
         y = FloatBuffer(count: slots * s.d)
         h = FloatBuffer(count: slots * s.hidden); dh = FloatBuffer(count: slots * s.hidden)
         logits = FloatBuffer(count: r * s.experts); dprobs = FloatBuffer(count: r * s.experts)
         dgateRow = FloatBuffer(count: slots)
-        rowOfSlot = [Int32](repeating: -1, count: slots)
-    }
-
-    func fillRowOfSlot(plan: RoutingPlan) {
-        let ffnSlots = plan.offsets[plan.routedExperts]
-        for i in rowOfSlot.indices { rowOfSlot[i] = -1 }
-        for p in 0..<ffnSlots { rowOfSlot[Int(plan.sortedSlots[p])] = Int32(p) }
     }
 }
 

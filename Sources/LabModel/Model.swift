@@ -79,71 +79,59 @@ public final class LongCatModel {
                             sequential: m.layout == "sequential", rope: rope)
     }
 
-    /// Forward pass; with `train`, also the backward pass into `grads` (zeroed first).
-    /// tokens, targets: [batch*T]; a negative target is ignored. `mtpTargets` (token t+2) is
-    /// needed only when the MTP head is on.
-    public func pass(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, mtpTargets: UnsafePointer<Int32>? = nil,
-                     batch: Int, train: Bool) -> Losses {
+    // A training step is forward (with the losses), zeroGrad, backward, as in llm.c; `pass`
+    // strings them together. tokens, targets, mtpTargets: [batch*T]; a negative target is
+    // ignored; `mtpTargets` (token t+2) is needed only when the MTP head is on.
+
+    /// Forward pass with the losses: embedding, layers, final norm, LM head, cross-entropy, and
+    /// the z-loss and MTP losses when on. Keeps what `backward` needs.
+    @discardableResult
+    public func forward(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, mtpTargets: UnsafePointer<Int32>? = nil,
+                        batch: Int) -> Losses {
         precondition(batch <= maxBatch, "batch \(batch) exceeds the model's activation memory (\(maxBatch))")
-        let m = config.model, d = m.hiddenSize, v = m.vocabSize, r = batch * seqLen
-        let w = UnsafePointer(params.ptr)
+        precondition(mtp == nil || mtpTargets != nil, "the MTP head needs mtpTargets")
+        let m = config.model, d = m.hiddenSize, r = batch * seqLen
+        let start = DispatchTime.now().uptimeNanoseconds
         var losses = Losses()
-        let forwardStart = DispatchTime.now().uptimeNanoseconds
-        Profiler.time(.embedding) {
-            embeddingForward(out: hidden[0].ptr, tokens: tokens, table: w + layout.embedding, rows: r, dim: d)
-        }
+        var laps = ProfileLaps()
+        embeddingForward(out: hidden[0].ptr, tokens: tokens, table: params.ptr + layout.embedding, rows: r, dim: d)
+        laps.lap(.embedding)
         for l in 0..<m.numLayers {
             losses.balance += layerForward(out: hidden[l + 1].ptr, x: hidden[l].ptr, context: context(layer: l, batch: batch),
                                            saved: saved[l], scratch: layerScratch, mlaScratch: mlaScratch,
                                            ffnScratch: ffnScratch, moeScratch: moeScratch)
         }
-        let last = hidden[m.numLayers].ptr
-        Profiler.time(.lmHeadAndLoss) {
-            rmsNormForward(out: finalNormed.ptr, rstd: finalRstd.ptr, x: last, weight: w + layout.finalNorm,
-                           rows: r, dim: d, eps: Float(m.rmsNormEps))
-            linearForward(y: logits.ptr, x: finalNormed.ptr, w: w + layout.lmHead, rows: r, inFeatures: d, outFeatures: v)
-        }
-        let backwardStart = Profiler.addPhase(backward: false, since: forwardStart)
-        if train { grads.zero() }
-        let dLast = dHidden[0]
-        if train { dLast.zero() }
-        Profiler.time(.lmHeadAndLoss, backward: true) {
-        if !train {
-            let ce = crossEntropyLoss(logits: logits.ptr, targets: targets, rows: r, vocab: v)
-            losses.lm = ce.lossSum / Double(max(ce.counted, 1))
-        } else {
-            let counted = countTargets(targets, r)
-            let ce = crossEntropyForwardBackward(dLogits: logits.ptr, logits: logits.ptr, targets: targets, rows: r,
-                                                 vocab: v, gradScale: 1 / Float(max(counted, 1)))
-            losses.lm = ce.lossSum / Double(max(ce.counted, 1))
-            // LM head and final norm backward; dFinal reuses dHidden[1].
-            let dFinal = dHidden[1]
-            dFinal.zero()
-            linearBackward(dx: dFinal.ptr, dw: grads.ptr + layout.lmHead, dy: logits.ptr, x: finalNormed.ptr,
-                           w: w + layout.lmHead, rows: r, inFeatures: d, outFeatures: v)
-            rmsNormBackward(dx: dLast.ptr, dWeight: grads.ptr + layout.finalNorm, dOut: dFinal.ptr, x: last,
-                            rstd: finalRstd.ptr, weight: w + layout.finalNorm, rows: r, dim: d)
-        }
-        if m.hiddenZLossCoef > 0 {
-            if train {
-                losses.z = hiddenZLossForwardBackward(dz: dLast.ptr, z: last, rows: r, dim: d, coef: Float(m.hiddenZLossCoef))
-            } else {
-                let scratch = FloatBuffer(count: r * d)   // the gradient is not wanted; kept alive through the call
-                losses.z = withExtendedLifetime(scratch) {
-                    hiddenZLossForwardBackward(dz: scratch.ptr, z: last, rows: r, dim: d, coef: Float(m.hiddenZLossCoef))
-                }
-            }
-        }
-        }
-        if let mtp {
-            precondition(mtpTargets != nil, "the MTP head needs mtpTargets")
-            losses.mtp = Profiler.time(.mtp, backward: true) {
-                mtp.pass(model: self, last: last, dLast: train ? dLast.ptr : nil, tokens: tokens,
-                         targets: targets, mtpTargets: mtpTargets!, batch: batch)
-            }
+        laps.lap(.other)   // the layers timed their blocks; what is left is glue
+        (losses.lm, losses.z) = headForward(targets: targets, rows: r)
+        laps.lap(.lmHeadAndLoss)
+        if let mtp, let mtpTargets {
+            losses.mtp = mtp.forward(model: self, last: hidden[m.numLayers].ptr, targets: targets, mtpTargets: mtpTargets,
+                                     batch: batch)
+            laps.lap(.mtp)
         }
         losses.total = losses.lm + losses.balance + losses.z + m.mtpLossCoef * losses.mtp
-        guard train else { return losses }
+        _ = Profiler.addPhase(backward: false, since: start)
+        return losses
+    }
+
+    /// Sets every parameter gradient to 0 (backward adds into them).
+    public func zeroGrad() { grads.zero() }
+
+    /// Backward of the last `forward` (same tokens, targets and batch): adds the gradient of
+    /// `Losses.total` into `grads` (call `zeroGrad` first). Overwrites the logits with their gradient.
+    public func backward(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, mtpTargets: UnsafePointer<Int32>? = nil,
+                         batch: Int) {
+        let m = config.model, d = m.hiddenSize, r = batch * seqLen
+        let start = DispatchTime.now().uptimeNanoseconds
+        let dLast = dHidden[0]   // [R, D] gradient of the last layer's output
+        var laps = ProfileLaps(backward: true)
+        headBackward(dLast: dLast, targets: targets, rows: r)
+        laps.lap(.lmHeadAndLoss)
+        if let mtp, let mtpTargets {
+            mtp.backward(model: self, last: hidden[m.numLayers].ptr, dLast: dLast.ptr, targets: targets,
+                         mtpTargets: mtpTargets, batch: batch)
+            laps.lap(.mtp)
+        }
         // Layers in reverse: dHidden ping-pongs between the layer's output and input gradient.
         var cur = 0
         for l in stride(from: m.numLayers - 1, through: 0, by: -1) {
@@ -154,11 +142,57 @@ public final class LongCatModel {
                           mlaScratch: mlaScratch, ffnScratch: ffnScratch, moeScratch: moeScratch)
             cur = next
         }
-        Profiler.time(.embedding, backward: true) {
-            embeddingBackward(dTable: grads.ptr + layout.embedding, dOut: dHidden[cur].ptr, tokens: tokens, rows: r, dim: d)
+        laps.lap(.other)
+        embeddingBackward(dTable: grads.ptr + layout.embedding, dOut: dHidden[cur].ptr, tokens: tokens, rows: r, dim: d)
+        laps.lap(.embedding)
+        _ = Profiler.addPhase(backward: true, since: start)
+    }
+
+    /// Forward pass; with `train`, also zeroGrad and the backward pass into `grads`.
+    @discardableResult
+    public func pass(tokens: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, mtpTargets: UnsafePointer<Int32>? = nil,
+                     batch: Int, train: Bool) -> Losses {
+        let losses = forward(tokens: tokens, targets: targets, mtpTargets: mtpTargets, batch: batch)
+        if train {
+            zeroGrad()
+            backward(tokens: tokens, targets: targets, mtpTargets: mtpTargets, batch: batch)
         }
-        _ = Profiler.addPhase(backward: true, since: backwardStart)
         return losses
+    }
+
+    /// Final norm, LM head and cross-entropy of the last hidden state; (mean LM loss, z-loss).
+    /// The z-loss kernel also writes its gradient, here into a scratch (`dHidden[1]`, free
+    /// during the forward pass).
+    private func headForward(targets: UnsafePointer<Int32>, rows r: Int) -> (lm: Double, z: Double) {
+        let m = config.model, d = m.hiddenSize, v = m.vocabSize, w = UnsafePointer(params.ptr)
+        let last = hidden[m.numLayers].ptr
+        rmsNormForward(out: finalNormed.ptr, rstd: finalRstd.ptr, x: last, weight: w + layout.finalNorm,
+                       rows: r, dim: d, eps: Float(m.rmsNormEps))
+        linearForward(y: logits.ptr, x: finalNormed.ptr, w: w + layout.lmHead, rows: r, inFeatures: d, outFeatures: v)
+        let ce = crossEntropyLoss(logits: logits.ptr, targets: targets, rows: r, vocab: v)
+        let z = m.hiddenZLossCoef > 0
+            ? hiddenZLossForwardBackward(dz: dHidden[1].ptr, z: last, rows: r, dim: d, coef: Float(m.hiddenZLossCoef))
+            : 0
+        return (ce.lossSum / Double(max(ce.counted, 1)), z)
+    }
+
+    /// Backward of `headForward`: dLast = d(lm + z-loss)/d(last hidden state). [R, D]
+    private func headBackward(dLast: FloatBuffer, targets: UnsafePointer<Int32>, rows r: Int) {
+        let m = config.model, d = m.hiddenSize, v = m.vocabSize, w = UnsafePointer(params.ptr), g = grads.ptr
+        let last = hidden[m.numLayers].ptr
+        dLast.zero()
+        let counted = countTargets(targets, r)
+        _ = crossEntropyForwardBackward(dLogits: logits.ptr, logits: logits.ptr, targets: targets, rows: r,
+                                        vocab: v, gradScale: 1 / Float(max(counted, 1)))
+        let dFinal = dHidden[1]   // [R, D]
+        dFinal.zero()
+        linearBackward(dx: dFinal.ptr, dw: g + layout.lmHead, dy: logits.ptr, x: finalNormed.ptr,
+                       w: w + layout.lmHead, rows: r, inFeatures: d, outFeatures: v)
+        rmsNormBackward(dx: dLast.ptr, dWeight: g + layout.finalNorm, dOut: dFinal.ptr, x: last,
+                        rstd: finalRstd.ptr, weight: w + layout.finalNorm, rows: r, dim: d)
+        if m.hiddenZLossCoef > 0 {
+            _ = hiddenZLossForwardBackward(dz: dLast.ptr, z: last, rows: r, dim: d, coef: Float(m.hiddenZLossCoef))
+        }
     }
 }
 

@@ -55,25 +55,4 @@ extension LongCatModel {
         }
         return gu
     }
-
-    /// Gate/up pre-activations of every FFN slot of layer `l`'s MoE, expert-sorted, for input `u`. [S, 2F]
-    func moeGateUp(layer l: Int, input u: FloatBuffer) -> FloatBuffer {
-        let s = moeShape, d = s.d, f = s.hidden, k = s.topK
-        let plan = saved[l].moe.plan
-        let slots = plan.offsets[plan.routedExperts]
-        let gu = FloatBuffer(count: max(1, slots * 2 * f)), x = FloatBuffer(count: max(1, slots * d))
-        let weights = MoEWeights(w: UnsafePointer(params.ptr), o: layout.layers[l].moe)
-        withExtendedLifetime((u, x)) {
-            plan.sortedSlots.withUnsafeBufferPointer { sorted in
-                gatherRows(into: x.ptr, from: u.ptr, rows: 0..<slots, sortedSlots: sorted.baseAddress!, topK: k, d: d)
-            }
-            for ex in 0..<s.routed {
-                let lo = plan.offsets[ex], n = plan.offsets[ex + 1] - lo
-                if n == 0 { continue }
-                linearForward(y: gu.ptr + lo * 2 * f, x: x.ptr + lo * d, w: weights.gateUp(ex, s), rows: n,
-                              inFeatures: d, outFeatures: 2 * f)
-            }
-        }
-        return gu
-    }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import LabKernels
 
 // Telemetry hook of the MoE backward: a copy of the gradient with respect to the router
@@ -23,47 +22,6 @@ public final class RouterGradientCapture: @unchecked Sendable {
     public internal(set) var generation = 0
 
     init(capacity: Int) { gradient = FloatBuffer(count: capacity) }
-}
-
-/// Captures by MoE, kept beside `MoESaved` (whose storage lives in another file) and looked up
-/// by object identity; a weak owner reference guards against a reused address.
-private final class CaptureRegistry: @unchecked Sendable {
-    private struct Entry {
-        weak var owner: MoESaved?
-        let capture: RouterGradientCapture
-    }
-    private let lock = NSLock()
-    private var entries: [ObjectIdentifier: Entry] = [:]
-
-    func capture(for saved: MoESaved, create: Bool) -> RouterGradientCapture? {
-        lock.lock()
-        defer { lock.unlock() }
-        let key = ObjectIdentifier(saved)
-        if let entry = entries[key], entry.owner === saved { return entry.capture }
-        guard create else { return nil }
-        entries = entries.filter { $0.value.owner != nil }
-        let capture = RouterGradientCapture(capacity: saved.probs.count)
-        entries[key] = Entry(owner: saved, capture: capture)
-        return capture
-    }
-}
-
-private let registry = CaptureRegistry()
-
-extension MoESaved {
-    /// This MoE's router-gradient capture (created, disarmed, on first use).
-    public var routerGradientCapture: RouterGradientCapture {
-        registry.capture(for: self, create: true)!
-    }
-
-    /// Called by `moeBackward` with dL/dp `[rows, E]` before the balance gradient is added;
-    /// copies it when this MoE's capture is armed.
-    func captureRouterGradient(_ dprobs: UnsafePointer<Float>, rows: Int, experts: Int) {
-        guard let c = registry.capture(for: self, create: false), c.isArmed else { return }
-        c.gradient.ptr.update(from: dprobs, count: rows * experts)
-        c.rows = rows
-        c.generation += 1
-    }
 }
 
 extension LongCatModel {

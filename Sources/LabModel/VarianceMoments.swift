@@ -49,7 +49,7 @@ func stridedMoments(_ p: UnsafePointer<Float>, rows: Int, rowStride: Int, groups
     let chunk = 64
     let chunks = chunkCount(rows, chunkSize: chunk)
     var partial = [Moments](repeating: Moments(), count: chunks)
-    let src = SendablePointer(UnsafeMutablePointer(mutating: p))
+    let src = ReadPointer(p)
     partial.withUnsafeMutableBufferPointer { out in
         let o = SendablePointer(out.baseAddress!)
         parallelChunks(rows, chunkSize: chunk, costPerItem: groups * width) { c, range in

@@ -4,8 +4,12 @@
 // Dimension letters: T tokens, N routed (FFN) experts with ids 0..<N, Z zero experts with ids
 // N..<N+Z, E = N + Z, K top-k slots per token. Slot j of token t is index t*K + j.
 
-/// One step's routing decisions; reusable storage (`route` resizes it only when a dimension
-/// changes, so routing the same shapes again allocates nothing).
+/// One step's routing decisions; reusable storage (`route` grows it only when a dimension
+/// grows, so routing the same shapes again allocates nothing). Its arrays are `PlanColumn`
+/// views over owned buffers: a kernel takes `plan.gate.base` and reads through it, no closure.
+///
+/// A plan is a value: a copy keeps what it saw, because routing into a plan whose storage is
+/// shared with a copy first gives it storage of its own.
 public struct RoutingPlan: Sendable {
     /// T.
     public private(set) var tokens = 0
@@ -15,47 +19,52 @@ public struct RoutingPlan: Sendable {
     public private(set) var routedExperts = 0
     /// Z: zero experts, ids N..<N+Z.
     public private(set) var zeroExperts = 0
+    var storage = PlanStorage()
 
     /// `[T*K]` chosen expert ids, ascending within each token.
-    public internal(set) var expert: [Int32] = []
+    public var expert: PlanColumn<Int32> { column(storage.expert.base, tokens * topK) }
     /// `[T*K]` gates `s * p` of the chosen experts (unbiased probabilities, never renormalised).
-    public internal(set) var gate: [Float] = []
+    public var gate: PlanColumn<Float> { column(storage.gate.base, tokens * topK) }
     /// `[E+1]` slots routed to expert e are `sortedSlots[offsets[e]..<offsets[e+1]]`.
-    public internal(set) var offsets: [Int] = []
+    public var offsets: PlanColumn<Int> { column(storage.offsets.base, experts + 1) }
     /// `[T*K]` slot indices t*K + j grouped by expert, tokens ascending within an expert.
-    public internal(set) var sortedSlots: [Int32] = []
+    public var sortedSlots: PlanColumn<Int32> { column(storage.sortedSlots.base, tokens * topK) }
+    /// `[T*K]` where slot t*K + j stands in `sortedSlots` (its inverse): the row of an FFN
+    /// slot in the expert-sorted activations.
+    public var sortedRow: PlanColumn<Int32> { column(storage.sortedRow.base, tokens * topK) }
     /// `[T]` how many FFN experts (ids < N) token t uses, 0...K.
-    public internal(set) var ffnCount: [Int32] = []
+    public var ffnCount: PlanColumn<Int32> { column(storage.ffnCount.base, tokens) }
     /// `[T]` K-th best minus (K+1)-th best biased score: small values flag near ties whose
     /// choice a tiny change of bias or probability would flip. +infinity when E = K (nothing
     /// competes); NaN for plans built from explicit choices.
-    public internal(set) var margin: [Float] = []
+    public var margin: PlanColumn<Float> { column(storage.margin.base, tokens) }
 
-    /// Scratch of the counting sort: slots per (chunk of tokens, expert) `[chunks, E]`.
-    var chunkCounts: [Int] = []
-    /// Scratch of the top-k kernel `[chunks, topKScratchCount(E)]`.
-    var keyScratch: [Int32] = []
+    private func column<T>(_ base: UnsafeMutablePointer<T>, _ count: Int) -> PlanColumn<T> {
+        PlanColumn(base, count: count, owner: storage)
+    }
 
     public init() {}
 
     /// E = N + Z.
     public var experts: Int { routedExperts + zeroExperts }
 
+    /// S: slots routed to FFN experts (the rows of the expert-sorted activations).
+    public var ffnSlots: Int { storage.offsets.base[routedExperts] }
+
     /// Slots (tokens) routed to expert e.
     @inlinable public func load(expert e: Int) -> Int { offsets[e + 1] - offsets[e] }
 
-    /// Sizes the storage for T tokens, keeping capacity (no allocation when shapes repeat).
+    /// Sizes the storage for T tokens, keeping capacity (no allocation when shapes repeat);
+    /// first takes storage of its own when a copy of this plan shares it.
     mutating func prepare(tokens T: Int, routedExperts N: Int, zeroExperts Z: Int, topK K: Int, chunks: Int) {
+        if !isKnownUniquelyReferenced(&storage) { storage = PlanStorage() }
         tokens = T; topK = K; routedExperts = N; zeroExperts = Z
-        let E = N + Z
-        resize(&expert, T * K, 0)
-        resize(&gate, T * K, 0)
-        resize(&offsets, E + 1, 0)
-        resize(&sortedSlots, T * K, 0)
-        resize(&ffnCount, T, 0)
-        resize(&margin, T, 0)
-        resize(&chunkCounts, chunks * E, 0)
-        resize(&keyScratch, chunks * topKScratchCount(experts: E), 0)
+        let E = N + Z, s = storage
+        s.expert.reserve(T * K); s.gate.reserve(T * K); s.sortedSlots.reserve(T * K); s.sortedRow.reserve(T * K)
+        s.offsets.reserve(E + 1)
+        s.ffnCount.reserve(T); s.margin.reserve(T)
+        s.chunkCounts.reserve(chunks * E)
+        s.keyScratch.reserve(chunks * topKScratchCount(experts: E))
     }
 
     /// Builds a plan from explicit choices (tests, replays): `expert` `[T*K]` ids in 0..<N+Z,
@@ -78,64 +87,53 @@ public struct RoutingPlan: Sendable {
                     throw RoutingError("explicit routing plan: token \(t) uses expert \(id), "
                         + "outside 0..<\(N + Z)")
                 }
-                guard j == 0 || self.expert[t * K + j - 1] != id else {
+                guard j == 0 || storage.expert.base[t * K + j - 1] != id else {
                     throw RoutingError("explicit routing plan: token \(t) uses expert \(id) twice")
                 }
-                self.expert[t * K + j] = id
-                self.gate[t * K + j] = gate[t * K + src]
+                storage.expert.base[t * K + j] = id
+                storage.gate.base[t * K + j] = gate[t * K + src]
             }
-            ffnCount[t] = Int32(ids.filter { Int($0) < N }.count)
-            margin[t] = .nan
+            storage.ffnCount.base[t] = Int32(ids.filter { Int($0) < N }.count)
+            storage.margin.base[t] = .nan
         }
         groupSlotsByExpert(chunks: 1)
     }
 
     /// Counting sort of the slots by expert, over the same token chunks as the routing pass:
     /// chunk c's slots of expert e follow those of chunks before it, so tokens stay ascending
-    /// within an expert and the result does not depend on the chunk count.
+    /// within an expert and the result does not depend on the chunk count. Also writes
+    /// `sortedRow`, the inverse of `sortedSlots`.
     mutating func groupSlotsByExpert(chunks: Int) {
-        let E = experts, T = tokens, K = topK
-        for i in chunkCounts.indices { chunkCounts[i] = 0 }
+        let E = experts, T = tokens, K = topK, s = storage
+        let counts = s.chunkCounts.base, offsets = s.offsets.base
+        for i in 0..<(chunks * E) { counts[i] = 0 }
         if T * K == 0 {
             for e in 0...E { offsets[e] = 0 }
             return
         }
-        expert.withUnsafeBufferPointer { ex in
-            chunkCounts.withUnsafeMutableBufferPointer { counts in
-                let ex = SharedConstPointer(ex.baseAddress!)
-                let counts = SharedPointer(counts.baseAddress!)
-                forEachChunk(T, chunks: chunks) { c, range in
-                    let n = counts.base + c * E
-                    for slot in range.lowerBound * K ..< range.upperBound * K { n[Int(ex.base[slot])] += 1 }
-                }
-            }
+        forEachChunk(T, chunks: chunks) { c, range in
+            let expert = s.expert.base, n = s.chunkCounts.base + c * E
+            for slot in range.lowerBound * K ..< range.upperBound * K { n[Int(expert[slot])] += 1 }
         }
         // Exclusive prefix over (expert, chunk): counts become write positions.
         var running = 0
         for e in 0..<E {
             offsets[e] = running
             for c in 0..<chunks {
-                let n = chunkCounts[c * E + e]
-                chunkCounts[c * E + e] = running
+                let n = counts[c * E + e]
+                counts[c * E + e] = running
                 running += n
             }
         }
         offsets[E] = running
-        expert.withUnsafeBufferPointer { ex in
-            chunkCounts.withUnsafeMutableBufferPointer { pos in
-                sortedSlots.withUnsafeMutableBufferPointer { out in
-                    let ex = SharedConstPointer(ex.baseAddress!)
-                    let pos = SharedPointer(pos.baseAddress!)
-                    let out = SharedPointer(out.baseAddress!)
-                    forEachChunk(T, chunks: chunks) { c, range in
-                        let cursor = pos.base + c * E
-                        for slot in range.lowerBound * K ..< range.upperBound * K {
-                            let e = Int(ex.base[slot])
-                            out.base[cursor[e]] = Int32(truncatingIfNeeded: slot)
-                            cursor[e] += 1
-                        }
-                    }
-                }
+        forEachChunk(T, chunks: chunks) { c, range in
+            let expert = s.expert.base, cursor = s.chunkCounts.base + c * E
+            let sorted = s.sortedSlots.base, sortedRow = s.sortedRow.base
+            for slot in range.lowerBound * K ..< range.upperBound * K {
+                let e = Int(expert[slot])
+                sorted[cursor[e]] = Int32(truncatingIfNeeded: slot)
+                sortedRow[slot] = Int32(truncatingIfNeeded: cursor[e])
+                cursor[e] += 1
             }
         }
     }
@@ -165,29 +163,28 @@ public func route(probs: UnsafePointer<Float>, bias: UnsafePointer<Float>, token
     plan.prepare(tokens: T, routedExperts: N, zeroExperts: Z, topK: K, chunks: chunks)
     if T > 0 {
         let p = SharedConstPointer(probs), b = SharedConstPointer(bias)
-        plan.withRouteOutputs { out in
-            forEachChunk(T, chunks: chunks) { c, range in
-                withTopList(capacity: M) { topKeys, topIds in
-                    let keys = out.keyScratch + c * topKScratchCount(experts: E)
-                    for t in range {
-                        let pt = p.base + t * E
-                        selectTopScores(probs: pt, bias: b.base, experts: E, keep: M, scratch: keys,
-                                        topKeys: topKeys, topIds: topIds)
-                        out.margin[t] = M > K
-                            ? (pt[Int(topIds[K - 1])] + b.base[Int(topIds[K - 1])])
-                              - (pt[Int(topIds[K])] + b.base[Int(topIds[K])])
-                            : .infinity
-                        let ids = out.expert + t * K
-                        for j in 0..<K { ids[j] = topIds[j] }
-                        sortIdsAscending(ids, count: K)
-                        var ffn: Int32 = 0
-                        for j in 0..<K {
-                            let e = Int(ids[j])
-                            out.gate[t * K + j] = s * pt[e]
-                            if e < N { ffn += 1 }
-                        }
-                        out.ffnCount[t] = ffn
+        let out = plan.storage.routeOutputs
+        forEachChunk(T, chunks: chunks) { c, range in
+            withTopList(capacity: M) { topKeys, topIds in
+                let keys = out.keyScratch + c * topKScratchCount(experts: E)
+                for t in range {
+                    let pt = p.base + t * E
+                    selectTopScores(probs: pt, bias: b.base, experts: E, keep: M, scratch: keys,
+                                    topKeys: topKeys, topIds: topIds)
+                    out.margin[t] = M > K
+                        ? (pt[Int(topIds[K - 1])] + b.base[Int(topIds[K - 1])])
+                          - (pt[Int(topIds[K])] + b.base[Int(topIds[K])])
+                        : .infinity
+                    let ids = out.expert + t * K
+                    for j in 0..<K { ids[j] = topIds[j] }
+                    sortIdsAscending(ids, count: K)
+                    var ffn: Int32 = 0
+                    for j in 0..<K {
+                        let e = Int(ids[j])
+                        out.gate[t * K + j] = s * pt[e]
+                        if e < N { ffn += 1 }
                     }
+                    out.ffnCount[t] = ffn
                 }
             }
         }
@@ -227,31 +224,10 @@ struct RouteOutputs: @unchecked Sendable {
     let keyScratch: UnsafeMutablePointer<Int32> // [chunks, topKScratchCount(E)]
 }
 
-extension RoutingPlan {
-    /// Lends the per-token outputs to `body` (T > 0).
-    mutating func withRouteOutputs(_ body: (RouteOutputs) -> Void) {
-        expert.withUnsafeMutableBufferPointer { ex in
-            gate.withUnsafeMutableBufferPointer { g in
-                ffnCount.withUnsafeMutableBufferPointer { fc in
-                    margin.withUnsafeMutableBufferPointer { mg in
-                        keyScratch.withUnsafeMutableBufferPointer { ks in
-                            body(RouteOutputs(expert: ex.baseAddress!, gate: g.baseAddress!,
-                                              ffnCount: fc.baseAddress!, margin: mg.baseAddress!,
-                                              keyScratch: ks.baseAddress!))
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Sets `a.count` to n, filling new entries with `fill`; keeps capacity when shrinking.
-@inline(__always)
-func resize<T>(_ a: inout [T], _ n: Int, _ fill: T) {
-    if a.count > n {
-        a.removeLast(a.count - n)
-    } else if a.count < n {
-        a.append(contentsOf: repeatElement(fill, count: n - a.count))
+extension PlanStorage {
+    /// The per-token outputs of `route` (valid until the storage grows).
+    var routeOutputs: RouteOutputs {
+        RouteOutputs(expert: expert.base, gate: gate.base, ffnCount: ffnCount.base, margin: margin.base,
+                     keyScratch: keyScratch.base)
     }
 }

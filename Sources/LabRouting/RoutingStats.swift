@@ -90,3 +90,13 @@ public struct RoutingStats: Sendable {
         }
     }
 }
+
+/// Sets `a.count` to n, filling new entries with `fill`; keeps capacity when shrinking.
+@inline(__always)
+func resize<T>(_ a: inout [T], _ n: Int, _ fill: T) {
+    if a.count > n {
+        a.removeLast(a.count - n)
+    } else if a.count < n {
+        a.append(contentsOf: repeatElement(fill, count: n - a.count))
+    }
+}

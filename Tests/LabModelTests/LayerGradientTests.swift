@@ -65,7 +65,7 @@ struct LayerGradientTests {
 }
 
 /// The chosen expert ids of every slot, to detect a routing change under a perturbation.
-func chosenExperts(_ plan: RoutingPlan) -> [Int32] { plan.expert }
+func chosenExperts(_ plan: RoutingPlan) -> [Int32] { Array(plan.expert) }
 
 /// The smallest K-th minus (K+1)-th biased score over the plan's tokens.
 func smallestMargin(_ plan: RoutingPlan) -> Float { plan.margin.min() ?? .infinity }

@@ -142,11 +142,8 @@ import LabRouting
         let bias = [Float](repeating: 0, count: E)
         var plan = try routed(probs, bias: bias, tokens: T, routedExperts: N, zeroExperts: Z, topK: K)
         func addresses(_ p: RoutingPlan) -> [UnsafeRawPointer?] {
-            [p.expert.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) },
-             p.gate.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) },
-             p.sortedSlots.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) },
-             p.offsets.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) },
-             p.ffnCount.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }]
+            [UnsafeRawPointer(p.expert.base), UnsafeRawPointer(p.gate.base), UnsafeRawPointer(p.sortedSlots.base),
+             UnsafeRawPointer(p.sortedRow.base), UnsafeRawPointer(p.offsets.base), UnsafeRawPointer(p.ffnCount.base)]
         }
         let before = addresses(plan)
         let probs2 = randomProbs(tokens: T, experts: E, rng: &rng)
@@ -213,6 +210,24 @@ import LabRouting
         #expect(plan.ffnCount == [1, 1])
         try checkPlanConsistency(plan)
     }
+
+    /// Guards against plan storage shared between copies: routing again into a plan must not
+    /// change a copy taken before (a kept plan would silently show the new routing).
+    @Test func aCopyKeepsItsRoutingWhenThePlanRoutesAgain() throws {
+        var rng = TestRNG(seed: 4)
+        let T = 32, N = 8, Z = 4, K = 3, E = N + Z
+        let first = randomProbs(tokens: T, experts: E, rng: &rng), second = randomProbs(tokens: T, experts: E, rng: &rng)
+        let bias = [Float](repeating: 0, count: E)
+        var plan = RoutingPlan()
+        try route(probs: second, bias: bias, tokens: T, routedExperts: N, zeroExperts: Z, topK: K, gateScale: 1, into: &plan)
+        let copy = plan
+        let kept = (Array(copy.expert), Array(copy.gate), Array(copy.sortedSlots))
+        try route(probs: first, bias: bias, tokens: T, routedExperts: N, zeroExperts: Z, topK: K, gateScale: 1, into: &plan)
+        #expect(Array(copy.expert) == kept.0 && Array(copy.gate) == kept.1 && Array(copy.sortedSlots) == kept.2)
+        #expect(plan.gate != copy.gate, "different probabilities should give different gates")
+        try checkPlanConsistency(copy)
+        try checkPlanConsistency(plan)
+    }
 }
 
 /// Every slot appears once in sortedSlots, under the expert it chose, tokens ascending.
@@ -232,4 +247,5 @@ func checkPlanConsistency(_ plan: RoutingPlan) throws {
         }
     }
     #expect(seen.allSatisfy { $0 })
+    for p in 0..<(T * K) { #expect(Int(plan.sortedRow[Int(plan.sortedSlots[p])]) == p, "sortedRow inverts sortedSlots") }
 }

@@ -116,8 +116,8 @@ enum BehaviourReference {
         for x in [losses.total, losses.lm, losses.balance, losses.z, losses.mtp] { h.add(x) }
         for hidden in model.hidden { h.add(UnsafePointer(hidden.ptr), r * m.hiddenSize) }
         for s in model.saved {
-            h.add(s.moe.plan.expert)
-            h.add(s.moe.plan.gate)
+            h.add(Array(s.moe.plan.expert))
+            h.add(Array(s.moe.plan.gate))
         }
         h.add(UnsafePointer(model.grads.ptr), model.layout.count)
         return h.hex
