@@ -274,10 +274,8 @@ public struct NotebookExport: Sendable {
                     plt.show()
                 """#),
             .code(#"""
-                # Variance statistics per layer and module at each run's first recorded step
-                # (without the per-label evaluation losses that share the table).
+                # Variance statistics per layer and module at each run's first recorded step.
                 variance = table("variance_stats")
-                variance = variance[~variance["module"].isin(["\#(VarianceRow.evaluationLossModule)", "\#(VarianceRow.evaluationTokensModule)"])]
                 if variance.empty:
                     print("no variance_stats recorded")
                 else:

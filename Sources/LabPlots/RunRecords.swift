@@ -79,10 +79,9 @@ struct RunRecords {
         return (chosen, rows)
     }
 
-    /// `variance_stats` rows, by step, layer, module, statistic, without the per-label
-    /// evaluation rows that share the table.
+    /// `variance_stats` rows, by step, layer, module, statistic.
     func variance() throws -> [VarianceRow] {
-        try nonEmpty(store.varianceStats(runID: run.id).filter { !$0.isEvaluationByLabel }, "variance_stats")
+        try nonEmpty(store.varianceStats(runID: run.id), "variance_stats")
     }
 
     /// The largest step of `table` for this run; throws when the table holds none.

@@ -58,16 +58,19 @@ extension RecordStore {
                 throw failure(error, "opening it for a merge", file: otherPath)
             }
             defer { try? c.execute("DETACH DATABASE \(Self.source)") }
+            let version: Int
             do {
-                try Self.checkLabSchema(c, schema: Self.source, file: otherPath)
+                version = try Self.checkLabSchema(c, schema: Self.source, file: otherPath)
             } catch {
                 throw failure(error, "reading it for a merge", file: otherPath)
             }
-            return try Self.transaction(c) { c in try copyRuns(c) }
+            return try Self.transaction(c) { c in try copyRuns(c, sourceVersion: version) }
         }
     }
 
-    private func copyRuns(_ c: Connection) throws -> MergeReport {
+    /// Copies the runs; a version-1 source's per-label evaluation rows go from its
+    /// `variance_stats` to `eval_by_label`, as `Migration` moves them.
+    private func copyRuns(_ c: Connection, sourceVersion: Int) throws -> MergeReport {
         var report = MergeReport()
         let columns = try Dictionary(uniqueKeysWithValues: (["runs"] + Schema.stepTables).map { table in
             (table, try Self.sharedColumns(c, table).filter { $0 != "run_id" && $0 != "name" })
@@ -113,8 +116,14 @@ extension RecordStore {
             report.rowsCopied += 1
             for table in Schema.stepTables {
                 let list = columns[table]!.joined(separator: ", ")
+                var from = "\(Self.source).\(table) WHERE run_id = ?2"
+                if sourceVersion == 1, table == VarianceRow.table.name {
+                    from += " AND NOT (\(Migration.v1EvalCondition))"
+                } else if sourceVersion == 1, table == EvalLabelRow.table.name {
+                    from = "(\(Migration.v1EvalRows(schema: Self.source))) WHERE run_id = ?2"
+                }
                 let copy = try c.prepare("""
-                    INSERT INTO main.\(table) (run_id, \(list)) SELECT ?1, \(list) FROM \(Self.source).\(table) WHERE run_id = ?2
+                    INSERT INTO main.\(table) (run_id, \(list)) SELECT ?1, \(list) FROM \(from)
                     """)
                 copy.bind(newID, at: 1)
                 copy.bind(run.id, at: 2)
@@ -135,6 +144,8 @@ extension RecordStore {
             return names
         }
         let there = Set(try columns(source))
+        // A version-1 source has no eval_by_label; its rows come from variance_stats.
+        if there.isEmpty, table == EvalLabelRow.table.name { return try columns("main") }
         return try columns("main").filter { there.contains($0) }
     }
 

@@ -22,6 +22,7 @@ extension RecordStore {
                 try Self.insert(record.activatedParams, runID: record.runID, c)
                 try Self.insert(record.tokenSamples, runID: record.runID, c)
                 try Self.insert(record.variance, runID: record.runID, c)
+                try Self.insert(record.evalByLabel, runID: record.runID, c)
                 var step = record.step
                 if step.recordMs == nil {
                     step.recordMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
@@ -83,6 +84,13 @@ extension RecordStore {
                    "reading variance statistics of run \(runID)")
     }
 
+    /// Per-label evaluation losses of the run (only `step` when given), by step then label.
+    public func evalByLabel(runID: Int64, step: Int? = nil) throws -> [EvalLabelRow] {
+        let doing = "reading per-label evaluation losses of run \(runID)"
+        guard let step else { return try select(EvalLabelRow.self, " ORDER BY step, label", [.integer(runID)], doing) }
+        return try select(EvalLabelRow.self, " AND step = ?2 ORDER BY label", [.integer(runID), .integer(Int64(step))], doing)
+    }
+
     // MARK: helpers
 
     /// Throws `.invalidInput` unless every row belongs to the record's step.
@@ -100,35 +108,36 @@ extension RecordStore {
         try check(record.activatedParams, "activated-parameters")
         try check(record.tokenSamples, "token-sample")
         try check(record.variance, "variance")
+        try check(record.evalByLabel, "per-label evaluation")
     }
 
     static func insert<Row: StoredRow>(_ rows: [Row], runID: Int64, _ c: Connection) throws {
         guard !rows.isEmpty else { return }
-        let s = try c.cached(Row.sql.insert)
+        let s = try c.cached(Row.table.insert)
         for row in rows { try insert(row, runID: runID, s) }
     }
 
     static func insert<Row: StoredRow>(_ row: Row, runID: Int64, _ c: Connection) throws {
-        try insert(row, runID: runID, c.cached(Row.sql.insert))
+        try insert(row, runID: runID, c.cached(Row.table.insert))
     }
 
     private static func insert<Row: StoredRow>(_ row: Row, runID: Int64, _ s: Statement) throws {
         s.bind(runID, at: 1)
         var binder = RowBinder(statement: s)
-        row.write(to: &binder)
+        Row.table.write(row, to: &binder)
         try s.run()
     }
 
-    /// Rows of `Row`'s table for a run: `Row.sql.select` (`WHERE run_id = ?1`) + `tail`.
+    /// Rows of `Row`'s table for a run: `Row.table.select` (`WHERE run_id = ?1`) + `tail`.
     func select<Row: StoredRow>(_ type: Row.Type, _ tail: String, _ args: [SQLValue], _ doing: String) throws -> [Row] {
         try withConnection(doing) { c in
-            let s = try c.cached(Row.sql.select + tail)
+            let s = try c.cached(Row.table.select + tail)
             defer { s.reset() }
             for (i, arg) in args.enumerated() { s.bind(arg, at: Int32(i + 1)) }
             var rows: [Row] = []
             while try s.step() {
                 var reader = RowReader(statement: s)
-                rows.append(Row(reading: &reader))
+                rows.append(Row.table.read(&reader))
             }
             return rows
         }

@@ -24,12 +24,18 @@ public final class RecordStore: @unchecked Sendable {
     private let lock = NSLock()
     /// nil once closed.
     private var connection: Connection?
+    /// Set when opening upgraded an older database (its message is also printed on stderr).
+    public private(set) var upgrade: SchemaUpgrade?
 
     /// Opens the database at `path`, creating the parent directory and, for a new or empty file,
     /// the schema. Marks runs of this host whose process has died as interrupted.
     ///
+    /// A database of an older schema version is upgraded in place after a copy of it is written
+    /// next to it (`upgrade` says where; see `Migration`).
+    ///
     /// Throws `RecordsError` when the file is not SQLite, is SQLite without the lab's tables, or
-    /// was written by a newer schema version.
+    /// was written by a newer schema version, or needs an upgrade while one of its runs is still
+    /// running.
     public init(path: String) throws {
         self.path = path
         try createParentDirectory()
@@ -160,17 +166,25 @@ public final class RecordStore: @unchecked Sendable {
         }
     }
 
-    /// Creates the schema in an empty database, or checks an existing one, then switches to WAL.
-    /// A foreign file is checked before anything is written to it.
+    /// Creates the schema in an empty database, or checks an existing one (upgrading an older
+    /// version in place, after a backup), then switches to WAL. A foreign file is checked
+    /// before anything is written to it.
     private func openSchema(_ c: Connection) throws {
         if try Self.tableNames(c, schema: "main").isEmpty {
             try c.execute("PRAGMA journal_mode = WAL")
             try Self.transaction(c) { c in
                 // Another process may have created it while this one waited for the lock.
-                if try Self.tableNames(c, schema: "main").isEmpty { try c.execute(Schema.createV1) }
+                if try Self.tableNames(c, schema: "main").isEmpty { try c.execute(Schema.create) }
             }
         }
-        try Self.checkLabSchema(c, schema: "main", file: path)
+        let version = try Self.checkLabSchema(c, schema: "main", file: path)
+        if version < Schema.version, let done = try upgradeSchema(c, from: version) {
+            upgrade = done
+            FileHandle.standardError.write(Data((done.message + "\n").utf8))
+        }
+        if try !Self.missingColumns(c).isEmpty {
+            try Self.transaction(c) { c in try Self.addMissingColumns(c) }
+        }
         try c.execute("PRAGMA journal_mode = WAL")
     }
 
@@ -182,23 +196,28 @@ public final class RecordStore: @unchecked Sendable {
         return names
     }
 
-    /// Throws unless `schema` holds every lab table and a version this build can read.
-    static func checkLabSchema(_ c: Connection, schema: String, file: String) throws {
+    /// Throws unless `schema` holds every lab table of its version and a version this build
+    /// can read (its own or an older one, which `upgradeSchema` brings up to date); returns the version.
+    @discardableResult
+    static func checkLabSchema(_ c: Connection, schema: String, file: String) throws -> Int {
         let names = try tableNames(c, schema: schema)
-        if let missing = Schema.tables.first(where: { !names.contains($0) }) {
-            throw RecordsError(.notALabDatabase, "\(file): not a lab database: table \(missing) missing")
+        func require(_ tables: [String]) throws {
+            if let missing = tables.first(where: { !names.contains($0) }) {
+                throw RecordsError(.notALabDatabase, "\(file): not a lab database: table \(missing) missing")
+            }
         }
-        let s = try c.prepare("SELECT MAX(version) FROM \(schema).schema_version")
-        guard try s.step(), !s.isNull(0) else {
+        try require(["runs", "schema_version"])
+        let version = try schemaVersion(c, schema: schema)
+        guard version > 0 else {
             throw RecordsError(.notALabDatabase, "\(file): not a lab database: table schema_version is empty")
         }
-        let version = Int(s.int64(0))
         guard version <= Schema.version else {
             throw RecordsError(.newerSchema, """
                 \(file): database schema version \(version) is newer than this build's version \
                 \(Schema.version); open it with a newer longcat-lab
                 """)
         }
-        // Version 1 is the first; migrations from older versions will go here.
+        try require(Schema.tables(version: version))
+        return version
     }
 }

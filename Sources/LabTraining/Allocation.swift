@@ -91,8 +91,8 @@ public func allocationReport(store: RecordStore, run name: String, step: Int? = 
     let scheme = try LabelScheme(config.data)
     let view = view ?? (scheme.byTokenClass ? .token : .target)
     let rows = try store.tokenSamples(runID: run.id, step: chosen)
-    let losses = try store.varianceStats(runID: run.id).filter { $0.step == chosen && $0.module == TokenSampling.lossModule }
-    let measured = Dictionary(losses.map { ($0.statistic, $0.value) }, uniquingKeysWith: { a, _ in a })
+    let losses = try store.evalByLabel(runID: run.id, step: chosen)
+    let measured = Dictionary(losses.map { ($0.label, $0.loss) }, uniquingKeysWith: { a, _ in a })
     let samples = TokenObservations(rows: rows, layers: config.model.numLayers, scheme: scheme, view: view)
     var report = samples.report(run: name, corpus: scheme.corpus, step: chosen, view: view, scheme: scheme,
                                 measured: measured, topK: config.model.moeTopk, resamples: resamples)

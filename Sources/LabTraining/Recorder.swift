@@ -78,7 +78,8 @@ final class Recorder {
             layers.append(LayerStepRow(step: step, layer: l, zeroExpertShare: s.zeroExpertShare,
                                        ffnExpertsMean: s.ffnExpertsMean, ffnExpertsStd: s.ffnExpertsStd,
                                        maxVio: s.maxVio, routerEntropy: s.routerEntropy, balanceLoss: saved.balanceLoss,
-                                       gradNormRatio: ratio, routerSimilarity: similarity))
+                                       gradNormRatio: ratio, routerSimilarity: similarity,
+                                       loadCV: coefficientOfVariation(s.tokens.prefix(m.nRoutedExperts))))
             let c = controllers[l]
             for e in 0..<c.experts {
                 experts.append(ExpertStepRow(step: step, layer: l, expert: e, isZero: e >= m.nRoutedExperts,
@@ -120,6 +121,16 @@ final class Recorder {
         try store.record(record)
         telemetry.prepare(forStep: step + 1)
     }
+}
+
+/// Population standard deviation over mean of expert loads (slots); 0 when no slot was taken.
+func coefficientOfVariation(_ loads: ArraySlice<Int>) -> Double {
+    guard !loads.isEmpty else { return 0 }
+    let n = Double(loads.count)
+    let mean = loads.reduce(0.0) { $0 + Double($1) } / n
+    guard mean > 0 else { return 0 }
+    let variance = loads.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
+    return variance.squareRoot() / mean
 }
 
 /// The commit of the working tree the lab runs from, when it is a git checkout.

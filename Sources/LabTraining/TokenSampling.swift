@@ -34,25 +34,18 @@ final class PendingTokenSamples {
     }
 }
 
-/// Names of the per-label rows, and the move of pending samples into a step record.
+/// The move of pending samples into a step record.
 enum TokenSampling {
-    /// `variance_stats` module of the mean loss per label (layer -1, statistic = label name).
-    static let lossModule = VarianceRow.evaluationLossModule
-    /// `variance_stats` module of the evaluation tokens per label (layer -1).
-    static let tokensModule = VarianceRow.evaluationTokensModule
-
-    /// Moves the pending samples into `record` (token rows and per-label loss rows, stamped
-    /// with the record's step); does nothing when there are none.
+    /// Moves the pending samples into `record` (token rows and per-label evaluation rows,
+    /// stamped with the record's step); does nothing when there are none.
     static func take(from pending: PendingTokenSamples, into record: inout StepRecord) {
         guard let b = pending.batch else { return }
         pending.batch = nil
         let step = record.step.step
         record.tokenSamples += b.rows.map { var row = $0; row.step = step; return row }
         for (id, name) in b.labelNames.enumerated() where b.tokens[id] > 0 {
-            record.variance.append(VarianceRow(step: step, layer: -1, module: lossModule, statistic: name,
-                                               value: b.lossSum[id] / Double(b.tokens[id])))
-            record.variance.append(VarianceRow(step: step, layer: -1, module: tokensModule, statistic: name,
-                                               value: Double(b.tokens[id])))
+            record.evalByLabel.append(EvalLabelRow(step: step, label: name, loss: b.lossSum[id] / Double(b.tokens[id]),
+                                                   tokens: b.tokens[id]))
         }
     }
 }

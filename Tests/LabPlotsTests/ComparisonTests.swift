@@ -74,6 +74,6 @@ struct ComparisonTests {
         let error = #expect(throws: PlotError.self) {
             try c.overlays(metrics: [.evalLoss], options: PlotOptions(outputDirectory: Fixture.outputDirectory()))
         }
-        #expect(error?.message.contains("'bare' has no evaluation losses") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("'bare' has no evaluation loss") == true, "\(error?.message ?? "")")
     }
 }

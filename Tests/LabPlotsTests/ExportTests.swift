@@ -10,10 +10,10 @@ struct ExportTests {
         let store = try Fixture.store()
         let csv = try TableExport.csv(store: store, run: "pid-s1", table: "layer_steps")
         let lines = csv.split(separator: "\r\n").map(String.init)
-        #expect(lines[0] == "run_id,step,layer,zero_expert_share,ffn_experts_mean,ffn_experts_std,max_vio,router_entropy,balance_loss,grad_norm_ratio,router_similarity")
+        #expect(lines[0] == "run_id,step,layer,zero_expert_share,ffn_experts_mean,ffn_experts_std,max_vio,router_entropy,balance_loss,grad_norm_ratio,router_similarity,load_cv,group_imbalance")
         #expect(lines.count == 1 + Fixture.steps * Fixture.layers)
         #expect(lines[1].hasPrefix("1,0,0,") && lines[2].hasPrefix("1,0,1,") && lines[3].hasPrefix("1,1,0,"))
-        #expect(lines[1].hasSuffix(",,"), "NULL columns are empty fields")
+        #expect(lines[1].contains(",0.005,,,") && lines[1].hasSuffix(","), "NULL columns are empty fields")
         let runs = try TableExport.csv(store: store, run: "none-s1", table: "runs")
         #expect(runs.split(separator: "\r\n").count == 2)
         // The config holds quotes and newlines: quoted, quotes doubled.

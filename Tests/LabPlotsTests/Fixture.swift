@@ -104,7 +104,7 @@ enum Fixture {
                 record.layers.append(LayerStepRow(
                     step: step, layer: layer, zeroExpertShare: 1 - mean / Double(topK), ffnExpertsMean: mean,
                     ffnExpertsStd: 0.8 + 0.1 * wobble(step, layer), maxVio: (kind == "pid" ? 0.3 : 1.2) + 0.1 * wobble(seed, step, layer + 3),
-                    routerEntropy: 2.5, balanceLoss: 0.005))
+                    routerEntropy: 2.5, balanceLoss: 0.005, loadCV: 0.2 + 0.05 * wobble(step, layer, 5)))
                 let slots = Double(tokensPerStep * topK)
                 let zeroShare = 1 - mean / Double(topK)
                 for e in 0..<(routed + zero) {
@@ -149,10 +149,9 @@ enum Fixture {
                 }
             }
             if varianceSteps.contains(step) {
-                if labels {  // the trainer's per-label evaluation rows share the table
+                if labels {  // the trainer's per-label evaluation rows, written at the same steps
                     for (label, loss) in [("easy", 1.1), ("hard", 2.3)] {
-                        record.variance.append(VarianceRow(step: step, layer: -1, module: VarianceRow.evaluationLossModule,
-                                                           statistic: label, value: loss))
+                        record.evalByLabel.append(EvalLabelRow(step: step, label: label, loss: loss, tokens: 64))
                     }
                 }
                 for layer in -1..<layers {

@@ -31,7 +31,8 @@ func makeRecord(runID: Int64, step: Int, layers: Int = 2, experts: Int = 6, zero
         record.layers.append(LayerStepRow(
             step: step, layer: layer, zeroExpertShare: 0.3 + l / 10, ffnExpertsMean: 4 - l / 4,
             ffnExpertsStd: 1 + s / 50, maxVio: 0.5 / (s + 1), routerEntropy: 2 - l / 3, balanceLoss: 0.005 * (l + 1),
-            gradNormRatio: step % 2 == 0 ? 0.05 + l / 100 : nil, routerSimilarity: layer == 0 ? 0.12 : nil))
+            gradNormRatio: step % 2 == 0 ? 0.05 + l / 100 : nil, routerSimilarity: layer == 0 ? 0.12 : nil,
+            loadCV: 0.4 + l / 8 + s / 64, groupImbalance: layer == 1 ? 1.25 : nil))
         for expert in 0..<(experts + zeroExperts) {
             let e = Double(expert)
             record.experts.append(ExpertStepRow(
@@ -43,6 +44,11 @@ func makeRecord(runID: Int64, step: Int, layers: Int = 2, experts: Int = 6, zero
             step: step, sample: 0, position: 1, layer: layer, token: 65 + layer, label: layer == 0 ? "hard" : nil,
             ffnExperts: 2, experts: [layer, 3 + step % 3]))
         record.variance.append(VarianceRow(step: step, layer: layer, module: "ffn.out", statistic: "var", value: 1 + l + s))
+    }
+    if step % 3 == 2 {
+        for (i, label) in ["easy", "hard"].enumerated() {
+            record.evalByLabel.append(EvalLabelRow(step: step, label: label, loss: 2.5 + Double(i) - s / 30, tokens: 100 + i + step))
+        }
     }
     for k in 0...4 {
         record.activatedParams.append(ActivatedParamsRow(step: step, ffnExperts: k, tokens: 20 * k + step,
@@ -60,4 +66,5 @@ func count(_ store: RecordStore, _ table: String, runID: Int64? = nil) throws ->
 }
 
 /// Every per-step table, for counting rows.
-let stepTables = ["steps", "layer_steps", "expert_steps", "activated_params", "token_samples", "variance_stats"]
+let stepTables = ["steps", "layer_steps", "expert_steps", "activated_params", "token_samples", "variance_stats",
+                  "eval_by_label"]

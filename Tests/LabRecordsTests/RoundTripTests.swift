@@ -37,6 +37,8 @@ struct RoundTripTests {
             #expect(try store.activatedParams(runID: id, steps: 1...2)
                     == records[1...2].flatMap(\.activatedParams))
             #expect(try store.varianceStats(runID: id) == records.flatMap(\.variance))
+            #expect(try store.evalByLabel(runID: id) == records.flatMap(\.evalByLabel))
+            #expect(try store.evalByLabel(runID: id, step: 2) == records[2].evalByLabel && !records[2].evalByLabel.isEmpty)
             let checkpoints = try store.checkpoints(runID: id)
             #expect(checkpoints.map(\.step) == [3] && checkpoints.map(\.path) == ["ckpt/round-trip-3.safetensors"])
             #expect(try store.query("SELECT experts FROM token_samples WHERE run_id = ? AND step = 2 AND layer = 1",

@@ -5,15 +5,16 @@ import Testing
 @Suite("Schema and opening")
 struct SchemaTests {
     /// Guards against a missing table or column of the public schema, and a missing version row.
-    @Test func newDatabaseHasEveryTableAndVersionOne() throws {
+    @Test func newDatabaseHasEveryTableAndTheCurrentVersion() throws {
         try withTempDirectory { dir in
             let path = dir + "/nested/results/lab.sqlite"
             let store = try RecordStore(path: path)
             #expect(FileManager.default.fileExists(atPath: path))
-            #expect(try store.query("SELECT version FROM schema_version") == [[.integer(1)]])
+            #expect(try store.query("SELECT version FROM schema_version") == [[.integer(2)]])
+            #expect(store.upgrade == nil)
             let tables = try store.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
                 .compactMap { $0[0].string }
-            #expect(tables == ["activated_params", "checkpoints", "expert_steps", "layer_steps", "runs",
+            #expect(tables == ["activated_params", "checkpoints", "eval_by_label", "expert_steps", "layer_steps", "runs",
                                "schema_version", "steps", "token_samples", "variance_stats"])
             func columns(_ table: String) throws -> [String] {
                 try store.query("SELECT name FROM pragma_table_info(?)", [.text(table)]).compactMap { $0[0].string }
@@ -26,13 +27,14 @@ struct SchemaTests {
                                              "eval_loss", "record_ms"])
             #expect(try columns("layer_steps") == ["run_id", "step", "layer", "zero_expert_share", "ffn_experts_mean",
                                                    "ffn_experts_std", "max_vio", "router_entropy", "balance_loss",
-                                                   "grad_norm_ratio", "router_similarity"])
+                                                   "grad_norm_ratio", "router_similarity", "load_cv", "group_imbalance"])
             #expect(try columns("expert_steps") == ["run_id", "step", "layer", "expert", "is_zero", "tokens",
                                                     "load_share", "bias", "p_term", "i_term", "d_term", "mean_gate"])
             #expect(try columns("activated_params") == ["run_id", "step", "ffn_experts", "tokens", "activated_params"])
             #expect(try columns("token_samples") == ["run_id", "step", "sample", "position", "layer", "token", "label",
                                                      "ffn_experts", "experts"])
             #expect(try columns("variance_stats") == ["run_id", "step", "layer", "module", "statistic", "value"])
+            #expect(try columns("eval_by_label") == ["run_id", "step", "label", "loss", "tokens"])
             #expect(try columns("checkpoints") == ["run_id", "step", "path", "created_at"])
             #expect(try store.query("PRAGMA journal_mode") == [[.text("wal")]])
             #expect(try store.query("PRAGMA foreign_keys") == [[.integer(1)]])
@@ -56,7 +58,7 @@ struct SchemaTests {
             let path = dir + "/empty.sqlite"
             #expect(FileManager.default.createFile(atPath: path, contents: Data()))
             let store = try RecordStore(path: path)
-            #expect(try store.query("SELECT version FROM schema_version") == [[.integer(1)]])
+            #expect(try store.query("SELECT version FROM schema_version") == [[.integer(2)]])
         }
     }
 
@@ -65,11 +67,11 @@ struct SchemaTests {
     @Test func newerSchemaVersionIsRefused() throws {
         try withTempDirectory { dir in
             let path = dir + "/lab.sqlite"
-            _ = try RecordStore(path: path).query("UPDATE schema_version SET version = 2")
+            _ = try RecordStore(path: path).query("UPDATE schema_version SET version = 3")
             let error = try #require(throws: RecordsError.self) { try RecordStore(path: path) }
             #expect(error.kind == .newerSchema)
             #expect(error.message.hasPrefix(path + ": "))
-            #expect(error.message.contains("version 2 is newer"))
+            #expect(error.message.contains("version 3 is newer"))
         }
     }
 

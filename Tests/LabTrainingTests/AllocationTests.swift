@@ -108,8 +108,7 @@ struct AllocationReportTests {
             }
         }
         for (i, name) in Self.mixtureLabels.enumerated() {
-            record.variance.append(VarianceRow(step: 5, layer: -1, module: TokenSampling.lossModule, statistic: name,
-                                               value: 0.1 * Double(i + 1)))
+            record.evalByLabel.append(EvalLabelRow(step: 5, label: name, loss: 0.1 * Double(i + 1), tokens: 20))
         }
         try store.record(record)
         return store
