@@ -19,7 +19,7 @@ extension FigureContext {
         var fits: [ParamsFit] = [], windows: [ClosedRange<Int>] = []
         for run in runs {
             let all = try records(run).activatedParams()
-            let window = options.window ?? Self.lastTenth(all.map(\.step))
+            let window = options.window ?? Self.finalWindow(all.map(\.step))
             windows.append(window)
             fits.append(ParamsFit(all))
         }
@@ -33,13 +33,13 @@ extension FigureContext {
             for r in rows { tokens[r.ffnExperts, default: 0] += r.tokens; params[r.ffnExperts] = r.activatedParams }
             let total = Double(tokens.values.reduce(0, +))
             let offset = (Double(i) - Double(runs.count - 1) / 2) * barWidth
-            var mean = 0.0
             for c in tokens.keys.sorted() {
                 let p = Double(params[c]!), share = Double(tokens[c]!) / max(total, 1)
                 data.row([p / unit.divisor + offset, 100 * share, Double(c), p])
                 maxShare = max(maxShare, 100 * share)
-                mean += share * p
             }
+            // The mean the reports print for this window (LabAnalysis's).
+            let mean = meanActivatedParams(rows) ?? .nan
             data.endBlock()
             let lt = Palette.lineType(run.colour)
             let label = single ? "steps \(windows[i].lowerBound)-\(windows[i].upperBound)" : run.label
@@ -62,7 +62,7 @@ extension FigureContext {
             extra += "set x2tics (\(tics.joined(separator: ", "))) nomirror\nset x2label 'FFN experts per token, all layers'\n"
             extra += "set link x2 via x inverse x\n"
         }
-        let window = single ? "steps \(windows[0].lowerBound)-\(windows[0].upperBound)" : "last tenth of each run"
+        let window = single ? FinalWindow.standard.header(windows[0]) : "final window of each run (\(FinalWindow.standard.description))"
         let body = """
             set xlabel \(quoted("activated parameters per token (\(unit.name))"))
             set ylabel 'share of tokens (%)'
@@ -126,10 +126,10 @@ extension FigureContext {
                           body: body, data: [data, means])
     }
 
-    /// The last tenth of the recorded steps (at least one step).
-    static func lastTenth(_ steps: [Int]) -> ClosedRange<Int> {
-        let first = steps.min() ?? 0, last = steps.max() ?? 0
-        return max(first, last - max(1, (last - first + 1) / 10) + 1)...last
+    /// The final window of the recorded steps (`FinalWindow.standard`, as every report uses);
+    /// 0...0 when there are none.
+    static func finalWindow(_ steps: [Int]) -> ClosedRange<Int> {
+        FinalWindow.standard.range(of: steps) ?? 0...0
     }
 }
 

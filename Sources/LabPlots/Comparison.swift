@@ -5,7 +5,7 @@ import LabRecords
 /// of chosen metrics with one curve per run, or per group of runs that differ only by seed
 /// (mean, with the range over seeds shaded).
 ///
-/// "Final" metrics average the last tenth of the recorded steps (at least one), which keeps
+/// "Final" metrics average the final window (`FinalWindow.standard`, as every report), which keeps
 /// one noisy step from deciding a comparison; the evaluation loss is the last one measured;
 /// tokens/s is the median over the run.
 public struct Comparison: Sendable {
@@ -34,16 +34,16 @@ public struct Comparison: Sendable {
 
     static func finals(_ records: RunRecords) throws -> Finals {
         let steps = try records.steps()
-        let window = FigureContext.lastTenth(steps.map(\.step))
+        let window = FigureContext.finalWindow(steps.map(\.step))
         let last = steps.filter { window.contains($0.step) }
         let layers = try records.store.layerSteps(runID: records.run.id).filter { window.contains($0.step) }
         let tps = steps.map(\.tokensPerS).filter(\.isFinite).sorted()
         let median = tps.isEmpty ? .nan : (tps[(tps.count - 1) / 2] + tps[tps.count / 2]) / 2
-        return Finals(run: records.run.name, steps: steps.count, finalLoss: mean(last.map(\.loss)),
+        return Finals(run: records.run.name, steps: steps.count, finalLoss: mean(last.map(\.loss)) ?? .nan,
                       finalEvalLoss: steps.last(where: { $0.evalLoss != nil })?.evalLoss,
-                      ffnExperts: layers.isEmpty ? nil : mean(layers.map(\.ffnExpertsMean)),
+                      ffnExperts: mean(layers.map(\.ffnExpertsMean)),
                       targetFFNExperts: records.run.config.targetFFNExperts,
-                      maxVio: layers.isEmpty ? nil : mean(layers.map(\.maxVio)), tokensPerS: median)
+                      maxVio: mean(layers.map(\.maxVio)), tokensPerS: median)
     }
 
     /// The comparison as an aligned text table: run, each differing config key, final metrics.
@@ -71,12 +71,12 @@ public struct Comparison: Sendable {
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }
         var out = [line(header), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line)
-        out.append("final loss, FFN experts and MaxVio: mean over the last tenth of the steps (all layers); "
+        out.append("final loss, FFN experts and MaxVio: mean over the final window, \(FinalWindow.standard.description) (all layers); "
                    + "eval loss: the last evaluation; tokens/s: median")
         for g in groups(by: nil) where g.runs.count > 1 {
             let fs = g.runs.map { r in finals[runSet.runs.firstIndex(of: r)!] }
             let losses = fs.map(\.finalLoss)
-            out.append(String(format: "group %@ (%d seeds): final loss %.4f ± %.4f", g.label, fs.count, mean(losses), std(losses)))
+            out.append(String(format: "group %@ (%d seeds): final loss %.4f ± %.4f", g.label, fs.count, mean(losses) ?? .nan, sampleStandardDeviation(losses) ?? 0))
         }
         return out.joined(separator: "\n")
     }
@@ -163,7 +163,7 @@ public struct Comparison: Sendable {
                                 + " recorded no finite \(metric.rawValue) values; nothing to draw")
             }
             var series = SeriesPlot.Series(title: group.label, colour: group.runs.count > 1 ? g : group.runs[0].colour,
-                                           x: steps.map(Double.init), y: values.map(mean), markers: metric.isSparse)
+                                           x: steps.map(Double.init), y: values.map { mean($0) ?? .nan }, markers: metric.isSparse)
             if group.runs.count > 1 { series.band = (values.map { $0.min()! }, values.map { $0.max()! }) }
             plot.series.append(series)
         }
@@ -175,14 +175,4 @@ public struct Comparison: Sendable {
         }
         return plot.spec()
     }
-}
-
-func mean(_ xs: [Double]) -> Double {
-    let f = xs.filter(\.isFinite)
-    return f.isEmpty ? .nan : f.reduce(0, +) / Double(f.count)
-}
-
-func std(_ xs: [Double]) -> Double {
-    let m = mean(xs), f = xs.filter(\.isFinite)
-    return f.count < 2 ? 0 : (f.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(f.count - 1)).squareRoot()
 }

@@ -51,7 +51,7 @@ public struct PlotOptions: Sendable {
     public var layer: Int? = nil
     /// The step of snapshot figures (expert-load heat map, allocation); nil: the last recorded.
     public var step: Int? = nil
-    /// Steps the activated-parameter histogram sums over; nil: the last tenth of the run.
+    /// Steps the activated-parameter histogram sums over; nil: the final window (`FinalWindow.standard`).
     public var window: ClosedRange<Int>? = nil
     /// Weight w of the exponential moving average s_t = w s_{t-1} + (1 - w) x_t (s_0 = x_0)
     /// drawn over noisy per-step curves (loss, tokens/s, MaxVio, compared metrics); 0 draws raw

@@ -46,8 +46,8 @@ public struct NotebookExport: Sendable {
             the main figures of `longcat-lab plot` with matplotlib; set the environment variable \
             `LONGCAT_LAB_DB` to read another copy of the database.
 
-            Final metrics (loss, FFN experts, MaxVio: mean over the last tenth of the steps; eval loss: \
-            the last evaluation; tokens/s: median):
+            Final metrics (loss, FFN experts, MaxVio: mean over the final window, the \
+            \(FinalWindow.standard.description); eval loss: the last evaluation; tokens/s: median):
 
             ```
             \(comparison.table())
@@ -80,6 +80,7 @@ public struct NotebookExport: Sendable {
         let runList = "[" + runs.map(pythonString).joined(separator: ", ") + "]"
         return [
             .code(#"""
+                import math
                 import os
                 import sqlite3
 
@@ -185,7 +186,8 @@ public struct NotebookExport: Sendable {
                     plt.show()
                 """#),
             .code(#"""
-                # Activated parameters per token: histogram over the last tenth of each run, and the
+                # Activated parameters per token: histogram over the final window of each run (the
+                # \#(FinalWindow.standard.description), as every report of the lab), and the
                 # share of tokens per activated-parameter count over training (first run).
                 act = table("activated_params")
                 if act.empty:
@@ -194,13 +196,14 @@ public struct NotebookExport: Sendable {
                     fig, (ax_hist, ax_heat) = plt.subplots(1, 2, figsize=(14, 4.5))
                     width = 0.8 / len(RUNS)
                     for i, (name, d) in enumerate(act.groupby("name", sort=False)):
-                        first, last = d["step"].min(), d["step"].max()
-                        window = d[d["step"] > last - max(1, (last - first + 1) // 10)]
+                        steps = sorted(d["step"].unique())
+                        width = min(len(steps), max(\#(FinalWindow.standard.minimumSteps), math.ceil(len(steps) * \#(FinalWindow.standard.fraction))))
+                        window = d[d["step"] >= steps[-width]]
                         share = window.groupby("ffn_experts")["tokens"].sum()
                         share = 100 * share / share.sum()
                         ax_hist.bar(share.index + (i - (len(RUNS) - 1) / 2) * width, share.values, width=width, label=name)
                     ax_hist.set(xlabel="FFN experts per token (all layers)", ylabel="share of tokens (%)",
-                                title="activated FFN experts per token, last tenth of the steps")
+                                title="activated FFN experts per token, final window")
                     ax_hist.legend()
                     first_run = act[act["name"] == RUNS[0]]
                     grid = first_run.pivot_table(index="ffn_experts", columns="step", values="tokens", aggfunc="sum", fill_value=0)

@@ -1,20 +1,38 @@
 import Foundation
+import LabAnalysis
 import LabRecords
 
-/// The comparison table that ends a sweep: one row per run, then one per group of runs that
-/// differ only by seed (mean ± sample standard deviation over the seeds), as Markdown.
-/// Columns that no run has a value for are left out.
+/// The tables that end a sweep: one row per run, then the comparison of its groups (runs that
+/// differ only by seed) with a baseline group, from LabAnalysis: mean and 95% interval per
+/// group, the paired difference against the baseline with its interval and n, the guards.
+/// Columns of the run table that no run has a value for are left out.
 public struct SweepReport: Sendable {
     public let title: String
     public let runs: [SweepRun]
     public let metrics: [RunMetrics]
+    /// The groups against the baseline group; nil when no run of the sweep is recorded.
+    public let comparison: ArmComparison?
 
     /// Reads the metrics of every run of the sweep found in `store` (and the runs' newest
-    /// checkpoints under `results`, when given).
-    public init(title: String, runs: [SweepRun], store: RecordStore, results: String? = nil) throws {
+    /// checkpoints under `results`, when given) and compares its groups with `baseline` (the
+    /// first group of the file when nil). Throws an `AnalysisError` listing the groups when
+    /// `baseline` names none of them.
+    public init(title: String, runs: [SweepRun], store: RecordStore, results: String? = nil, baseline: String? = nil) throws {
         self.title = title
         self.runs = runs
         metrics = try runs.compactMap { try RunMetrics.measure($0, in: store, results: results) }
+        var order: [String] = []
+        for r in runs where !order.contains(r.group) { order.append(r.group) }
+        if let baseline, !order.contains(baseline) {
+            throw AnalysisError("--baseline \(baseline): the sweep has no group of that name; its groups: " + order.joined(separator: ", "))
+        }
+        let measured = metrics
+        let arms = order.map { g in (label: g, runs: measured.filter { $0.group == g }.map(\.analysis)) }.filter { !$0.runs.isEmpty }
+        if let chosen = baseline ?? arms.first?.label, arms.contains(where: { $0.label == chosen }) {
+            comparison = try ArmComparison(arms: arms, baseline: chosen)
+        } else {
+            comparison = nil
+        }
     }
 
     /// A column: header, the value of a run, its format.
@@ -45,44 +63,19 @@ public struct SweepReport: Sendable {
         Self.columns.filter { c in metrics.contains { c.value($0) != nil } }
     }
 
-    /// One row per run.
+    /// One row per run, with a flag column for runs with an `oscillating` layer.
     public var runTable: String {
         let cols = shownColumns
-        var rows = [["run", "status", "steps"] + cols.map(\.header)]
+        var rows = [["run", "status", "steps"] + cols.map(\.header) + ["flags"]]
         for m in metrics {
-            rows.append([m.name, m.status, String(m.steps)] + cols.map { c in c.value(m).map(c.format) ?? "" })
+            let flags = [m.analysis.diverged ? "diverged" : nil,
+                         m.analysis.layers.contains { $0.stability?.oscillating == true } ? "oscillating" : nil].compactMap { $0 }
+            rows.append([m.name, m.status, String(m.steps)] + cols.map { c in c.value(m).map(c.format) ?? "" }
+                        + [flags.joined(separator: ", ")])
         }
         let missing = runs.filter { r in !metrics.contains { $0.name == r.name } }
-        for r in missing { rows.append([r.name, "not run", "0"] + cols.map { _ in "" }) }
+        for r in missing { rows.append([r.name, "not run", "0"] + cols.map { _ in "" } + [""]) }
         return markdownTable(rows)
-    }
-
-    /// One row per group of seeds: mean ± sd, with "(k of n)" when only k of its n runs have a value.
-    public var groupTable: String {
-        let cols = shownColumns.filter { $0.header != "K_e" && $0.header != "tokens/s" }
-        var rows = [["group", "runs"] + cols.map(\.header)]
-        var order: [String] = []
-        for r in runs where !order.contains(r.group) { order.append(r.group) }
-        for group in order {
-            let members = metrics.filter { $0.group == group }
-            guard !members.isEmpty else { continue }
-            let cells = cols.map { c -> String in
-                let values = members.compactMap(c.value)
-                guard let m = mean(values) else { return "" }
-                var cell = c.format(m)
-                if let sd = standardDeviation(values) { cell += " ± \(c.format(sd))" }
-                // E.g. a settling step that only some seeds reached.
-                if values.count < members.count { cell += " (\(values.count) of \(members.count))" }
-                return cell
-            }
-            rows.append([group, String(members.count)] + cells)
-        }
-        return markdownTable(rows)
-    }
-
-    /// Whether any group holds more than one run (then the group table is worth printing).
-    public var hasSeedGroups: Bool {
-        Dictionary(grouping: metrics, by: \.group).values.contains { $0.count > 1 }
     }
 
     /// Notes of the runs (e.g. the equal-compute baseline's residual), one line each.
@@ -90,25 +83,24 @@ public struct SweepReport: Sendable {
         runs.flatMap { r in r.notes.map { "\(r.name): \($0)" } }
     }
 
-    /// Title, run table, group table (when seeds repeat) and notes.
+    /// Title, run table (final window and settling rule in its header), the group comparison
+    /// and notes.
     public var markdown: String {
-        var out = "## \(title)\n\n" + runTable
-        if hasSeedGroups { out += "\nMean ± sample standard deviation over seeds:\n\n" + groupTable }
+        var out = "## \(title)\n\nPer run; final window: \(FinalWindow.standard.description); "
+            + "settling step: \(Settling.standard.description) K_e.\n\n" + runTable
+        if let comparison { out += "\nGroups against the baseline:\n\n" + comparison.markdown }
         if !notes.isEmpty { out += "\n" + notes.map { "- \($0)" }.joined(separator: "\n") + "\n" }
         return out
     }
-}
 
-/// A Markdown table with aligned columns; the first row is the header.
-func markdownTable(_ rows: [[String]]) -> String {
-    guard let header = rows.first else { return "" }
-    let widths = header.indices.map { i in rows.map { $0[i].count }.max() ?? 0 }
-    func line(_ cells: [String]) -> String {
-        "| " + cells.enumerated().map { i, c in c + String(repeating: " ", count: widths[i] - c.count) }
-            .joined(separator: " | ") + " |"
+    /// The report in `format`: Markdown as `markdown`; CSV and JSON hold the group comparison.
+    public func rendered(_ format: TableFormat) -> String {
+        switch format {
+        case .md: return markdown
+        case .csv, .json: return comparison?.rendered(format) ?? ""
+        }
     }
-    var out = line(header) + "\n"
-    out += "|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|\n"
-    for r in rows.dropFirst() { out += line(r) + "\n" }
-    return out
+
+    /// The figure-key label of a group: its name with its guard marks.
+    public func keyLabel(_ group: String) -> String { comparison?.keyLabel(group) ?? group }
 }

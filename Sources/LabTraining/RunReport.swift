@@ -1,10 +1,12 @@
 import Foundation
+import LabAnalysis
 import LabConfig
 import LabRecords
 
 /// What `longcat-lab show RUN` prints: a run's config, final losses, how closely each layer's
-/// mean number of FFN experts per token held K_e over the last 10% of steps, load balance,
-/// telemetry, throughput and checkpoints, all read from the records database.
+/// mean number of FFN experts per token held K_e over the final window (`FinalWindow.standard`,
+/// the one every report uses), load balance and its stability per layer, telemetry,
+/// throughput and checkpoints, all read from the records database.
 public struct RunReport: Sendable {
     /// One layer over a window of steps (`layer_steps` rows).
     public struct LayerWindow: Sendable, Equatable {
@@ -39,8 +41,11 @@ public struct RunReport: Sendable {
     public var last: StepRow?
     /// Step and value of the last evaluation.
     public var lastEval: (step: Int, loss: Double)?
-    /// The last 10% of recorded steps (at least one), and the first 10%.
-    public var window: ClosedRange<Int>?
+    /// The final-window numbers every report shares (window, losses, FFN experts, activated
+    /// parameters, per-layer stability), from LabAnalysis.
+    public var analysis: RunAnalysis?
+    /// The final window, and as many steps at the start (for MaxVio's trend).
+    public var window: ClosedRange<Int>? { analysis?.window }
     public var earlyWindow: ClosedRange<Int>?
     /// Per layer over `window`, and over `earlyWindow` (for MaxVio's trend).
     public var layers: [LayerWindow] = []
@@ -63,18 +68,16 @@ public struct RunReport: Sendable {
         var r = RunReport(run: run, summary: summary)
         r.config = run.configTOML.flatMap { try? LabConfig.parse(text: $0, file: "runs.config_toml", overrides: []) }
         let id: SQLValue = .integer(run.id)
+        let steps = try store.steps(runID: run.id).map(\.step)
         r.last = try store.steps(runID: run.id).last
-        if let row = try store.query("""
-            SELECT step, eval_loss FROM steps WHERE run_id = ?1 AND eval_loss IS NOT NULL ORDER BY step DESC LIMIT 1
-            """, [id]).first, let step = row[0].int, let loss = row[1].double {
-            r.lastEval = (step, loss)
-        }
-        if let lastStep = summary.lastStep {
-            let width = max(1, Int((Double(lastStep + 1) * 0.1).rounded(.up)))
-            r.window = max(0, lastStep - width + 1)...lastStep
-            r.earlyWindow = 0...min(width - 1, lastStep)
-            r.layers = try layerWindows(store, run.id, r.window!)
-            r.earlyLayers = try layerWindows(store, run.id, r.earlyWindow!)
+        r.analysis = try RunAnalysis.load(name, from: store)
+        if let step = r.analysis?.evalStep, let loss = r.analysis?.evalLoss { r.lastEval = (step, loss) }
+        if let window = r.window {
+            let width = steps.filter { window.contains($0) }.count
+            r.earlyWindow = steps[0]...steps[min(width, steps.count) - 1]
+            let rows = try store.layerSteps(runID: run.id)
+            r.layers = layerWindows(rows.filter { window.contains($0.step) })
+            r.earlyLayers = layerWindows(rows.filter { r.earlyWindow!.contains($0.step) })
         }
         r.telemetry = try store.query("""
             SELECT layer, step, grad_norm_ratio, router_similarity FROM layer_steps
@@ -96,20 +99,15 @@ public struct RunReport: Sendable {
         self.summary = summary
     }
 
-    /// Per-layer statistics of `layer_steps` over `steps`.
-    private static func layerWindows(_ store: RecordStore, _ id: Int64, _ steps: ClosedRange<Int>) throws -> [LayerWindow] {
-        try store.query("""
-            SELECT layer, COUNT(*), AVG(ffn_experts_mean), AVG(ffn_experts_mean * ffn_experts_mean),
-                   MIN(ffn_experts_mean), MAX(ffn_experts_mean), AVG(ffn_experts_std), AVG(max_vio),
-                   AVG(zero_expert_share)
-            FROM layer_steps WHERE run_id = ?1 AND step BETWEEN ?2 AND ?3 GROUP BY layer ORDER BY layer
-            """, [.integer(id), .integer(Int64(steps.lowerBound)), .integer(Int64(steps.upperBound))]).map { row in
-            let mean = row[2].double ?? .nan
-            let variance = max((row[3].double ?? .nan) - mean * mean, 0)
-            return LayerWindow(layer: row[0].int ?? 0, steps: row[1].int ?? 0, ffnMean: mean,
-                               ffnStepSD: variance.squareRoot(), ffnMin: row[4].double ?? .nan,
-                               ffnMax: row[5].double ?? .nan, tokenSpread: row[6].double ?? .nan,
-                               maxVio: row[7].double ?? .nan, zeroExpertShare: row[8].double ?? .nan)
+    /// Per-layer statistics of `layer_steps` rows (one window's), by layer. The means are
+    /// LabAnalysis's over the same rows in the same order, so they equal `analysis.layers`.
+    private static func layerWindows(_ rows: [LayerStepRow]) -> [LayerWindow] {
+        Dictionary(grouping: rows, by: \.layer).sorted { $0.key < $1.key }.map { layer, rows in
+            let ffn = rows.map(\.ffnExpertsMean)
+            return LayerWindow(layer: layer, steps: rows.count, ffnMean: mean(ffn) ?? .nan,
+                               ffnStepSD: populationStandardDeviation(ffn) ?? .nan, ffnMin: ffn.min() ?? .nan,
+                               ffnMax: ffn.max() ?? .nan, tokenSpread: mean(rows.map(\.ffnExpertsStd)) ?? .nan,
+                               maxVio: mean(rows.map(\.maxVio)) ?? .nan, zeroExpertShare: mean(rows.map(\.zeroExpertShare)) ?? .nan)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LabAnalysis
 import LabConfig
 import LabRecords
 
@@ -50,17 +51,26 @@ extension RunReport {
         return out.joined(separator: "\n")
     }
 
-    /// Per layer over the last 10%: mean FFN experts per token against K_e, its step-to-step
-    /// fluctuation, the spread across tokens, MaxVio (first 10% -> last 10%).
+    /// The final window's numbers (LabAnalysis's, as `compare` and `sweep --report` print them),
+    /// then per layer over it: mean FFN experts per token against K_e, its step-to-step
+    /// fluctuation, the spread across tokens, MaxVio (first window -> final window), and the
+    /// stability of the loads (per-step against windowed MaxVio, CV, lag-1 autocorrelation,
+    /// period, the `oscillating` flag).
     private func routingLines() -> [String] {
-        guard let window, !layers.isEmpty else { return ["routing: no layer rows recorded"] }
+        guard let window, let a = analysis, !layers.isEmpty else { return ["routing: no layer rows recorded"] }
         var out: [String] = []
         let target = targetFfnExperts
         let k = config.map { String($0.model.moeTopk) } ?? "?"
-        out.append("FFN experts per token, steps \(window.lowerBound)-\(window.upperBound) (last 10%)"
+        out.append(FinalWindow.standard.header(window) + ": train loss \(fixed(a.trainLoss, 4)), FFN experts/token "
+                   + "\(fixed(a.ffnExperts, 4)), activated params/token \(fixed(a.activatedParams, 0)), MaxVio \(fixed(a.maxVio, 3))")
+        if target != nil {
+            out.append("settling (\(Settling.standard.description) K_e): "
+                       + (a.settlingStep.map { "step \($0)" } ?? "not settled"))
+        }
+        out.append("FFN experts per token, steps \(window.lowerBound)-\(window.upperBound) (final window)"
                    + (target.map { ", target K_e = \(fixed($0, 2)) of K = \(k)" } ?? ""))
         let header = ["layer", "mean", "vs K_e", "sd/K_e", "max|dev|/K_e", "token sd", "zero share",
-                      "MaxVio first 10%", "MaxVio last 10%"]
+                      "MaxVio first", "MaxVio final"]
         let rows = layers.map { l -> [String] in
             let early = earlyLayers.first { $0.layer == l.layer }
             let ke = target ?? .nan
@@ -70,6 +80,24 @@ extension RunReport {
                     fixed(l.tokenSpread, 3), fixed(l.zeroExpertShare, 3), fixed(early?.maxVio, 3), fixed(l.maxVio, 3)]
         }
         out.append(contentsOf: textTable(header: header, rows: rows, rightAligned: Array(1..<header.count))
+            .split(separator: "\n").map { "  " + $0 })
+        out.append(contentsOf: stabilityLines(a, target: target))
+        return out
+    }
+
+    /// Per layer over the final window: the budget error next to the load stability metrics.
+    private func stabilityLines(_ a: RunAnalysis, target: Double?) -> [String] {
+        let measured = a.layers.filter { $0.stability != nil }
+        guard !measured.isEmpty else { return ["load stability: no expert rows in the final window"] }
+        var out = ["load stability of the FFN experts' loads, final window (\(LoadStability.Thresholds.standard.description)):"]
+        let header = ["layer", "budget err", "MaxVio/step", "MaxVio window", "CV/step", "lag-1 autocorr", "period", "flag"]
+        let rows = measured.map { l -> [String] in
+            let s = l.stability!
+            let budget = target.map { signedPercent((l.ffnExperts - $0) / $0) } ?? "-"
+            return [String(l.layer), budget, fixed(s.stepMaxVio, 3), fixed(s.windowMaxVio, 3), fixed(s.stepCV, 3),
+                    fixed(s.lag1Autocorrelation, 2), s.period.map(String.init) ?? "-", s.oscillating ? "oscillating" : ""]
+        }
+        out.append(contentsOf: textTable(header: header, rows: rows, rightAligned: Array(1..<header.count - 1))
             .split(separator: "\n").map { "  " + $0 })
         return out
     }

@@ -27,8 +27,7 @@ struct AllocationCommand: ParsableCommand {
     @Option(help: "Bootstrap resamples for the intervals.")
     var resamples = 1000
 
-    @Option(help: "Records database.")
-    var db = "results/lab.sqlite"
+    @OptionGroup var records: RecordsOptions
 
     func validate() throws {
         if let by, AllocationView(rawValue: by) == nil {
@@ -38,10 +37,10 @@ struct AllocationCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: db) else {
-            throw ValidationError("--db \(db): no records database there (train writes one; see --db of train)")
+        guard FileManager.default.fileExists(atPath: records.db) else {
+            throw ValidationError("--db \(records.db): no records database there (train writes one; see --db of train)")
         }
-        let store = try RecordStore(path: db)
+        let store = try RecordStore(path: records.db)
         let report = try allocationReport(store: store, run: runName, step: step, view: by.flatMap(AllocationView.init),
                                           resamples: resamples)
         print(report.rendered())

@@ -17,8 +17,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Config to benchmark.")
     var config = "experiments/bench-tiny.toml"
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a config key (repeatable).", valueName: "key=value"))
-    var overrides: [String] = []
+    @OptionGroup var overrideOptions: ConfigOverrides
 
     @Option(help: "Warm-up steps (not measured).")
     var warmup = 3
@@ -33,7 +32,7 @@ struct BenchCommand: ParsableCommand {
     var noRecord = false
 
     func run() throws {
-        var cfg = try LabConfig.load(path: config, overrides: overrides)
+        var cfg = try LabConfig.load(path: config, overrides: overrideOptions.overrides)
         cfg.train.threads = threads
         LabThreads.set(threads)
         print("kernel \(try verifiedBLASKernel()) (checked against the plain loop), \(LabThreads.count) threads; measuring sgemm...")

@@ -22,14 +22,13 @@ struct ExportNotebook: ParsableCommand {
     @Argument(help: "Run names.")
     var runs: [String]
 
-    @Option(help: "Records database.")
-    var db = "results/lab.sqlite"
+    @OptionGroup var records: RecordsOptions
 
     @Option(help: "Output folder.")
     var out = "notebooks-export"
 
     func run() throws {
-        let export = try NotebookExport(store: RecordStore(path: db), runs: runs)
+        let export = try NotebookExport(store: RecordStore(path: records.db), runs: runs)
         print(try export.write(into: out))
     }
 }
@@ -46,14 +45,13 @@ struct ExportCSV: ParsableCommand {
     @Option(help: "Table to export.")
     var table: String
 
-    @Option(help: "Records database.")
-    var db = "results/lab.sqlite"
+    @OptionGroup var records: RecordsOptions
 
     @Option(help: "Output file (default: stdout).")
     var out: String?
 
     func run() throws {
-        let text = try TableExport.csv(store: RecordStore(path: db), run: name, table: table)
+        let text = try TableExport.csv(store: RecordStore(path: records.db), run: name, table: table)
         guard let out else { print(text, terminator: ""); return }
         do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
             throw ValidationError("cannot write '\(out)': \(error.localizedDescription)")
@@ -75,9 +73,11 @@ struct ExportHTML: ParsableCommand {
 
     @OptionGroup var common: PlotOptionsGroup
 
+    @OptionGroup var image: ImageFormatOption
+
     func run() throws {
-        let store = try RecordStore(path: common.db)
-        let options = try common.options(plotter: Plotter(store: store), runs: runs)
+        let store = try RecordStore(path: common.records.db)
+        let options = try common.options(plotter: Plotter(store: store), runs: runs, imageFormat: image.format)
         let chosen = try metrics.isEmpty ? CompareMetric.defaults : metrics.map(CompareMetric.init(parsing:))
         print(try HTMLReport(store: store).write(runs: runs, options: options, metrics: chosen))
     }

@@ -31,14 +31,12 @@ struct ExportHFCommand: ParsableCommand {
     @Option(help: "Checkpoint step (default: the newest).")
     var step: Int?
 
-    @Option(help: "Records database.")
-    var db = "results/lab.sqlite"
+    @OptionGroup var records: RecordsOptions
 
-    @Option(help: "Folder of run directories.")
-    var results = "results"
+    @OptionGroup var output: ResultsOptions
 
     func run() throws {
-        let source = try CheckpointSource.run(runName, step: step, database: db, results: results)
+        let source = try CheckpointSource.run(runName, step: step, database: records.db, results: output.results)
         let model = LongCatModel(config: source.config, batch: 1, seqLen: 1)
         try Checkpoint.readModel(model, from: source.modelPath)
         var metadata = ["source": "longcat-lab", "run": runName]

@@ -7,8 +7,8 @@ struct LongCatLab: ParsableCommand {
         commandName: "longcat-lab",
         abstract: "Train scaled-down LongCat-Flash MoE models on a CPU and record how the router spends compute.",
         discussion: """
-        Configs are TOML files (see experiments/); every run records into a SQLite database
-        (default results/lab.sqlite) and writes checkpoints under results/runs/<name>/.
+        Configs are TOML files (see experiments/); every run records into a SQLite database (default results/lab.sqlite) and writes checkpoints under results/runs/<name>/.
+
         Start with: longcat-lab train experiments/quickstart.toml
         """,
         subcommands: [

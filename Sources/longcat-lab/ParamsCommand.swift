@@ -20,8 +20,7 @@ struct ParamsCommand: ParsableCommand {
     @Option(help: "Built-in configuration instead of a file: longcat-flash.")
     var preset: String?
 
-    @Option(name: .customLong("set"), help: "Override a config key, e.g. --set model.moe_topk=8 (repeatable).")
-    var overrides: [String] = []
+    @OptionGroup var overrideOptions: ConfigOverrides
 
     @Option(name: .customLong("ffn-experts"), help: "K_e: mean FFN experts per token and layer (default: the config's controller.target_ffn_experts, 0 meaning K).")
     var ffnExperts: Double?
@@ -61,12 +60,12 @@ struct ParamsCommand: ParsableCommand {
             guard preset == "longcat-flash" else {
                 throw ValidationError("--preset \(preset): unknown; allowed: longcat-flash")
             }
-            guard overrides.isEmpty else {
+            guard overrideOptions.overrides.isEmpty else {
                 throw ValidationError("--set applies to config files; with --preset use --ffn-experts, --seq-len, --context")
             }
             return (LabConfig.longcatFlashRelease, "LongCat-Flash release (preset longcat-flash)")
         case (let path?, nil):
-            return (try LabConfig.load(path: path, overrides: overrides), path)
+            return (try LabConfig.load(path: path, overrides: overrideOptions.overrides), path)
         }
     }
 }

@@ -13,11 +13,10 @@ struct RunsCommand: ParsableCommand {
         describes the tables for your own SQL.
         """)
 
-    @Option(help: "Records database.")
-    var db = "results/lab.sqlite"
+    @OptionGroup var records: RecordsOptions
 
     func run() throws {
-        let store = try openExistingStore(db)
+        let store = try openExistingStore(records.db)
         print(runListText(try store.runs()))
     }
 }

@@ -35,8 +35,7 @@ struct ControllerSubcommand: ParsableCommand {
     @Option(help: "Run once per value of one key, e.g. --sweep controller.ki=0.1,0.3,1.")
     var sweep: String?
 
-    @Option(help: "Records database to write the runs to.")
-    var db = "results/lab.sqlite"
+    @OptionGroup var records: RecordsOptions
 
     @Flag(name: .customLong("no-records"), help: "Do not write records (just print).")
     var noRecords = false
@@ -64,7 +63,7 @@ struct ControllerSubcommand: ParsableCommand {
                 return ("-\(key)=\(value)", settings)
             }
         }
-        let store = noRecords ? nil : try RecordStore(path: db)
+        let store = noRecords ? nil : try RecordStore(path: records.db)
         defer { store?.close() }
         let stem = name ?? "controller-sim-\(Int(Date().timeIntervalSince1970))"
         var rows: [String] = []
@@ -101,7 +100,7 @@ struct ControllerSubcommand: ParsableCommand {
         print("")
         print(ControllerSummary.markdownHeader)
         rows.forEach { print($0) }
-        if !noRecords { print("\nRecorded in \(db) (runs.kind = 'simulation').") }
+        if !noRecords { print("\nRecorded in \(records.db) (runs.kind = 'simulation').") }
     }
 
     /// Applies one `--set` to the settings.

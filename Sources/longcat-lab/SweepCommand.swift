@@ -10,27 +10,25 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Run every variant of an experiment file, skipping finished runs and resuming interrupted ones.",
         discussion: """
-        An experiment file is a lab config plus a [sweep] table (grid keys, seeds) and optional
-        [variants.NAME] tables; see experiments/controllers.toml. Each run is named after what
-        differs (e.g. controllers-pid-s2) and records into the database like `train` does.
-        Stopping a sweep (Ctrl-C, kill, a crash) at any moment and running the same command
-        again finishes it: finished runs are skipped, interrupted ones resume from their newest
-        checkpoint. The sweep ends with the comparison table (and plots, with gnuplot) under
-        <results>/sweeps/<file name>/.
+        An experiment file is a lab config plus a [sweep] table (grid keys, seeds) and optional [variants.NAME] tables; see experiments/controllers.toml. Each run is named after what differs (e.g. controllers-pid-s2) and records into the database like train does.
+
+        Stopping a sweep (Ctrl-C, kill, a crash) at any moment and running the same command again finishes it: finished runs are skipped, interrupted ones resume from their newest checkpoint.
+
+        The sweep ends with its report, written to <results>/sweeps/<file name>/summary.md: one row per run, then the groups (runs that differ only by seed) against the baseline group (--baseline, default the first group of the file), with the mean and 95% interval per group, the paired difference of the final validation loss over matched seeds with its interval and n, and the guards compute, budget, diverged and n<5, as compare --baseline prints them. With gnuplot, overlays of the groups are drawn beside it, their keys carrying the guard marks. --format csv or json prints the group comparison in that format and writes it beside summary.md.
 
         Examples:
           longcat-lab sweep experiments/controllers.toml --dry-run
           longcat-lab sweep experiments/controllers.toml --jobs 2
           longcat-lab sweep experiments/controllers.toml --set train.steps=2000
-          longcat-lab sweep experiments/controllers.toml --slurm --partition=cpu --time=2:00:00
-          longcat-lab sweep experiments/controllers.toml --report
+          longcat-lab sweep experiments/controllers.toml --slurm --time=2:00:00
+          longcat-lab sweep experiments/zero-experts.toml --report --baseline zero-experts-top2
+          longcat-lab sweep experiments/controllers.toml --report --format json
         """)
 
     @Argument(help: "Experiment file (TOML with a [sweep] table).")
     var file: String
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a config key of every run, e.g. --set train.steps=2000 (repeatable).", valueName: "key=value"))
-    var overrides: [String] = []
+    @OptionGroup var config: ConfigOverrides
 
     @Option(help: "Runs at once, each in a child process (default 1); with --slurm, the most array tasks at once.")
     var jobs: Int?
@@ -41,14 +39,14 @@ struct SweepCommand: ParsableCommand {
     @Flag(help: "List the runs, what differs and what would happen to each, and run nothing.")
     var dryRun = false
 
-    @Flag(help: "Only print the comparison table (and plots) of the runs recorded so far.")
+    @Flag(help: "Only print the report (and plots) of the runs recorded so far.")
     var report = false
 
-    @Option(help: "Records database.")
-    var db = "results/lab.sqlite"
+    @OptionGroup var comparison: ComparisonOptions
 
-    @Option(help: "Folder for run directories and the sweep's logs, tables and plots.")
-    var results = "results"
+    @OptionGroup var records: RecordsOptions
+
+    @OptionGroup var output: ResultsOptions
 
     @Flag(help: "Start runs that failed earlier again from scratch (otherwise they are reported and left).")
     var retryFailed = false
@@ -62,11 +60,14 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .customLong("parent-pid"), help: .hidden)
     var parentPID: Int32?
 
-    @Flag(help: "Print no per-step progress lines.")
-    var quiet = false
+    @OptionGroup var progress: ProgressOptions
 
     @Argument(parsing: .allUnrecognized, help: .hidden)
     var sbatchOptions: [String] = []
+
+    var db: String { records.db }
+    var results: String { output.results }
+    var quiet: Bool { progress.quiet }
 
     func validate() throws {
         if !sbatchOptions.isEmpty && !slurm {
@@ -80,7 +81,7 @@ struct SweepCommand: ParsableCommand {
     }
 
     func run() throws {
-        let sweep = try SweepFile.load(path: file, overrides: overrides)
+        let sweep = try SweepFile.load(path: file, overrides: config.overrides)
         let runs = try sweep.expand()
         if let name = runName { return try runWorker(sweep: sweep, runs: runs, name: name) }
         if dryRun { return try printPlan(sweep: sweep, runs: runs) }
@@ -166,39 +167,15 @@ struct SweepCommand: ParsableCommand {
         let store = try RecordStore(path: db)
         defer { store.close() }
         let folder = results + "/sweeps/" + sweep.stem
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let table = try SweepReport(title: sweep.stem, runs: runs, store: store, results: results)
-        say("\n" + table.markdown)
-        try table.markdown.write(toFile: folder + "/summary.md", atomically: true, encoding: .utf8)
-        say("table: \(folder)/summary.md" + drawOverlays(runs: runs, store: store, folder: folder))
-    }
-
-    /// The comparison overlays of `compare` (seed groups as mean and range) of the sweep's runs
-    /// that have recorded steps, into `folder`; says what was drawn and why anything was not.
-    private func drawOverlays(runs: [SweepRun], store: RecordStore, folder: String) -> String {
-        let recorded = runs.map(\.name).filter { name in
-            guard let run = try? store.run(named: name) else { return false }
-            return (try? store.steps(runID: run.id).isEmpty) == false
-        }
-        guard !recorded.isEmpty else { return "" }
-        let comparison: Comparison
-        do { comparison = try Comparison(store: store, runs: recorded) } catch { return " (no plots: \(error))" }
-        // One curve per variant (`controllers-pid`), over its seeds.
-        let groupOf = Dictionary(runs.map { ($0.name, $0.group) }, uniquingKeysWith: { a, _ in a })
-        var order: [String] = []
-        for run in comparison.runSet.runs where !order.contains(groupOf[run.name]!) { order.append(groupOf[run.name]!) }
-        let groups = order.map { g in Comparison.Group(label: g, runs: comparison.runSet.runs.filter { groupOf[$0.name] == g }) }
-        var drawn: [String] = [], problems: [String] = []
-        for metric in [CompareMetric.loss, .evalLoss, .ffnExperts] {
-            do {
-                drawn += try comparison.overlays(metrics: [metric], groups: groups,
-                                                 options: PlotOptions(outputDirectory: folder)).map(\.image)
-            } catch {
-                problems.append("\(metric.rawValue): \(error)")
-            }
-        }
-        return (drawn.isEmpty ? "" : "; plots: " + drawn.joined(separator: ", "))
+        let format = comparison.tableFormat
+        let report = try SweepReport(title: sweep.stem, runs: runs, store: store, results: results, baseline: comparison.baseline)
+        say((format == .md ? "\n" : "") + report.rendered(format))
+        let paths = try report.write(to: folder, format: format)
+        let (images, problems) = report.drawOverlays(store: store, folder: folder)
+        // Keep a CSV or JSON table alone on standard output.
+        let line = "tables: " + paths.joined(separator: ", ") + (images.isEmpty ? "" : "; plots: " + images.joined(separator: ", "))
             + (problems.isEmpty ? "" : " (not drawn: " + problems.joined(separator: "; ") + ")")
+        if format == .md { say(line) } else { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
 
     private func submitToSlurm(sweep: SweepFile, runs: [SweepRun]) throws {

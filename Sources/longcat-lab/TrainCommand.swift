@@ -22,8 +22,7 @@ struct TrainCommand: ParsableCommand {
     @Argument(help: "Config file (TOML). Presets in experiments/ hold only what differs from the defaults.")
     var config: String
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a config key, e.g. --set model.moe_topk=6 (repeatable).", valueName: "key=value"))
-    var overrides: [String] = []
+    @OptionGroup var overrideOptions: ConfigOverrides
 
     @Option(help: "Run name, unique in the database (default: <config name>-<UTC time>).")
     var name: String?
@@ -31,30 +30,27 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue the run from its newest checkpoint (the newest unfinished run of this config when --name is not given).")
     var resume = false
 
-    @Option(help: "Records database.")
-    var db = "results/lab.sqlite"
+    @OptionGroup var records: RecordsOptions
 
-    @Option(help: "Folder for run directories (config, checkpoints).")
-    var results = "results"
+    @OptionGroup var output: ResultsOptions
 
     @Flag(help: "Do not write per-step records (the training result is the same either way).")
     var noRecord = false
 
-    @Flag(help: "Print no progress lines.")
-    var quiet = false
+    @OptionGroup var progress: ProgressOptions
 
     @Option(name: .customLong("stop-after"), help: ArgumentHelp("Stop after this many steps as if interrupted (checkpoint; --resume continues).", valueName: "steps"))
     var stopAfter: Int?
 
     func run() throws {
-        let cfg = try LabConfig.load(path: config, overrides: overrides)
+        let cfg = try LabConfig.load(path: config, overrides: overrideOptions.overrides)
         let stem = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         let runName: String
         if let name {
             runName = name
         } else if resume {
-            guard let found = newestRun(prefix: stem + "-", in: results + "/runs") else {
-                throw TrainingError("no run of '\(stem)' with a checkpoint under \(results)/runs to resume; give --name")
+            guard let found = newestRun(prefix: stem + "-", in: output.results + "/runs") else {
+                throw TrainingError("no run of '\(stem)' with a checkpoint under \(output.results)/runs to resume; give --name")
             }
             runName = found
         } else {
@@ -64,11 +60,11 @@ struct TrainCommand: ParsableCommand {
             runName = stem + "-" + f.string(from: Date())
         }
         var options = TrainOptions(name: runName)
-        options.databasePath = db
-        options.resultsDirectory = results
+        options.databasePath = records.db
+        options.resultsDirectory = output.results
         options.resume = resume
         options.record = !noRecord
-        options.verbose = !quiet
+        options.verbose = !progress.quiet
         options.stopAfterStep = stopAfter
         LabThreads.set(cfg.train.threads)
         let kernel = try verifiedBLASKernel()

@@ -156,7 +156,7 @@ struct RecordsTests {
         let shown = try Lab.run(["show", "shown-run", "--db", db])
         #expect(shown.status == 0, "\(shown.output)")
         for part in ["run shown-run", "final losses (step 9)", "eval loss (step 9)", "target K_e = 2.00 of K = 4",
-                     "steps 9-9 (last 10%)", "telemetry (step 8)", "R_g", "checkpoints:", "step 10:",
+                     "steps 0-9 (final window)", "load stability", "telemetry (step 8)", "R_g", "checkpoints:", "step 10:",
                      "tokens/s", "[controller]", "kind = \"pid\""] {
             #expect(shown.output.contains(part), "missing '\(part)' in:\n\(shown.output)")
         }

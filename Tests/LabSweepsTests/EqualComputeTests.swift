@@ -56,33 +56,10 @@ struct EqualComputeTests {
 
 @Suite("Sweep metrics")
 struct MetricsTests {
-    @Test func settlingIsTheFirstStepThatStaysInTheBand() {
-        let xs = [4.0, 3.0, 2.5, 1.9, 2.02, 2.3, 2.05, 1.98, 2.01]
-        #expect(settlingIndex(xs, target: 2, band: 0.1) == 6)
-        #expect(settlingIndex([4.0, 3.0], target: 2, band: 0.1) == nil)
-        #expect(settlingIndex([2.0, 2.0], target: 2, band: 0.1) == 0)
-    }
-
     @Test func overshootIsTheLargestExcursionPastTheTargetAfterCrossing() {
         #expect(overshoot([4.0, 3.0, 1.5, 1.8, 2.0], target: 2) == 0.25)
         #expect(overshoot([4.0, 3.0, 2.5], target: 2) == 0)
         #expect(overshoot([1.0, 2.4, 2.1], target: 2)! > 0.19)
-    }
-
-    @Test func movingAverageIsTrailing() {
-        #expect(movingAverage([1, 2, 3, 4], window: 2) == [1, 1.5, 2.5, 3.5])
-        #expect(movingAverage([1, 2], window: 1) == [1, 2])
-    }
-
-    @Test func spreadIsTheSampleStandardDeviation() {
-        #expect(standardDeviation([1, 3]) == 2.0.squareRoot())
-        #expect(standardDeviation([1]) == nil)
-        #expect(mean([1, .nan, 3]) == 2)
-    }
-
-    @Test func markdownTableAlignsColumns() {
-        let t = markdownTable([["a", "bb"], ["ccc", "d"]])
-        #expect(t == "| a   | bb |\n|-----|----|\n| ccc | d  |\n")
     }
 
     @Test func slurmArraySpecIsCompact() {

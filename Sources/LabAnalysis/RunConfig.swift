@@ -1,7 +1,7 @@
 import Foundation
 
 /// A run's resolved config read back from `runs.config_toml`, as ordered `table.key` -> value
-/// text, without LabConfig: plots read the store and nothing else.
+/// text, without LabConfig: analyses and plots read the store and nothing else.
 ///
 /// The resolved TOML the trainer writes is flat: `[table]` header lines and `key = value` lines
 /// (strings quoted, numbers in Swift's shortest form). Comments and blank lines are skipped;
@@ -56,6 +56,15 @@ public struct RunConfig: Sendable, Equatable {
 
     /// The controller kind (`pid`, `sign`, `none`), for titles.
     public var controllerKind: String? { values["controller.kind"] }
+
+    /// Z: zero experts per layer (`model.zero_expert_num`); 0 when the key is absent.
+    public var zeroExperts: Int { number("model.zero_expert_num").map { Int($0) } ?? 0 }
+
+    /// The run's seed (`train.seed`).
+    public var seed: Int? { number("train.seed").map { Int($0) } }
+
+    /// Whether a controller moves the routing biases (`controller.kind` set and not `none`).
+    public var controllerIsOn: Bool { controllerKind.map { $0 != "none" } ?? false }
 
     /// Drops a `#` comment that is not inside a quoted string.
     private static func stripComment(_ line: String) -> String {
