@@ -9,9 +9,13 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure training throughput on the bench-tiny preset (or any config) and show where the time goes.",
         discussion: """
-        Trains a few steps after a warm-up and prints tokens/s (median step), the split of a
-        step into forward, backward, optimizer, controller and recording, each module's share,
-        the achieved GFLOP/s against this machine's measured sgemm rate, and peak memory.
+        Trains a few steps after a warm-up and prints tokens/s (median step), the split of a \
+        step into forward, backward, optimizer, controller and recording, each module's share, \
+        the achieved GFLOP/s against this machine's measured sgemm rate, and peak memory. \
+        Attention FLOPs count the causal half only (the mean context of a sequence of T is \
+        (T + 1) / 2 keys). The presets: experiments/bench-tiny.toml (the default) and \
+        experiments/bench-medium.toml (d 512, 4 layers, 64 + 32 experts, top-8, vocabulary 4096, \
+        batch 8 x 512).
         """)
 
     @Option(help: "Config to benchmark.")

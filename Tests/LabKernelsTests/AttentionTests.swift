@@ -33,12 +33,23 @@ struct AttentionCase: CustomStringConvertible, Sendable {
 
 @Suite("Attention")
 struct AttentionTests {
-    // T = 1 (a single visible key), T = 5 (one partial block), T = 70 (two row blocks, the
-    // second partial); dims odd so no lane count divides them.
+    // T = 1 (a single visible key), T = 5 (one partial block), T = 64 (exactly one block of
+    // `attentionBlockRows`), T = 70 (two row blocks, the second partial), T = 129 (three, the
+    // last a single row); dims odd so no lane count divides them.
     static let cases = [
         AttentionCase(batch: 2, seqLen: 1, heads: 2, nope: 3, rope: 2, value: 4),
         AttentionCase(batch: 2, seqLen: 5, heads: 3, nope: 3, rope: 2, value: 5),
+        AttentionCase(batch: 1, seqLen: 64, heads: 2, nope: 3, rope: 2, value: 3),
         AttentionCase(batch: 1, seqLen: 70, heads: 2, nope: 5, rope: 4, value: 3),
+        AttentionCase(batch: 2, seqLen: 129, heads: 2, nope: 3, rope: 3, value: 2),
+    ]
+
+    /// Finite-difference cases: a single key, a sequence inside one block, and one that spans a
+    /// partial second block (the recomputed probabilities of a later block).
+    static let gradCases = [
+        AttentionCase(batch: 2, seqLen: 1, heads: 2, nope: 3, rope: 2, value: 3),
+        AttentionCase(batch: 2, seqLen: 4, heads: 2, nope: 3, rope: 2, value: 3),
+        AttentionCase(batch: 1, seqLen: 67, heads: 2, nope: 3, rope: 2, value: 3),
     ]
 
     /// Guards against indexing, masking or normalisation errors in the blocked forward pass.
@@ -79,9 +90,8 @@ struct AttentionTests {
 
     /// Guards against a reference and kernel that agree but are both wrong: finite differences
     /// of loss = sum(out * R) with respect to q, kv and the shared rope key.
-    @Test("backward matches finite differences")
-    func gradCheckAttention() {
-        let c = AttentionCase(batch: 2, seqLen: 4, heads: 2, nope: 3, rope: 2, value: 3)
+    @Test("backward matches finite differences", arguments: AttentionTests.gradCases)
+    func gradCheckAttention(_ c: AttentionCase) {
         let (q, kv, kr) = c.inputs(seed: 11)
         let r = randomBuffer(c.outCount, seed: 14)
         let out = FloatBuffer(count: c.outCount), lse = FloatBuffer(count: c.lseCount)

@@ -40,6 +40,7 @@ enum BehaviourReference {
         "SkylakeX": [   // Xeon with AVX-512 and AMX, 2 threads
             "quickstart-50": "de0fff7befa3eee3",
             "ablation-base": "cbb3c6080d7e3912",
+            "bench-medium": "cf6fefb437561d26",
             "bench-tiny": "2255315b81645d26",
             "corpus-kjv": "c334c5185382c6d6",
             "quickstart": "c334c5185382c6d6",
