@@ -76,7 +76,7 @@ public final class LongCatModel {
         return LayerContext(w: UnsafePointer(params.ptr), g: grads.ptr, offsets: layout.layers[l],
                             bias: UnsafePointer(bias[l].ptr), mla: mlaShape, moe: moeShape, d: m.hiddenSize,
                             ffnHidden: m.ffnHiddenSize, batch: batch, seqLen: seqLen, eps: Float(m.rmsNormEps),
-                            sequential: m.layout == "sequential", rope: rope)
+                            sequential: m.layout == .sequential, rope: rope)
     }
 
     /// Forward pass; with `train`, also the backward pass into `grads` (zeroed first).
