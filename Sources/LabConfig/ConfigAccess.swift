@@ -1,26 +1,26 @@
-/// Reading and writing config values by key path (`model.moe_topk`), through `ConfigKey.all`.
+/// Reading and writing config values by key path (`model.moe_topk`), through `LabConfig.fields`.
 public extension LabConfig {
     /// Every key path in resolved-TOML order (`model.vocab_size`, ..., `balance.groups`).
-    static var keyPaths: [String] { ConfigKey.all.map(\.path) }
+    static var keyPaths: [String] { fields.map(\.path) }
 
     /// The value at a key path written as `--set` takes it: numbers and booleans as in TOML,
     /// strings bare (`pid`, not `"pid"`); nil for an unknown key path.
     func value(forKey path: String) -> String? {
-        guard let key = ConfigKey.byPath[path] else { return nil }
-        if case .string(let kp) = key.field { return self[keyPath: kp] }
+        guard let key = LabConfig.fieldsByPath[path] else { return nil }
+        if case .string(let s) = self[key] { return s }
         return self[key].description
     }
 
     /// The value at a key path as a TOML value; nil for an unknown key path.
     func tomlValue(forKey path: String) -> TOMLValue? {
-        ConfigKey.byPath[path].map { self[$0] }
+        LabConfig.fieldsByPath[path].map { self[$0] }
     }
 
     /// Sets the value at a key path. An integer is accepted for a float field, never the
     /// reverse. Throws a `ConfigError` naming the key for an unknown key path (with the valid
-    /// keys and a suggestion) or a value of the wrong type.
+    /// keys and a suggestion), a value of the wrong type, or a string that is none of a choice's values.
     mutating func set(_ path: String, _ value: TOMLValue) throws {
-        switch ConfigKey.resolve(path) {
+        switch LabConfig.resolve(path) {
         case .failure(let problem):
             throw ConfigError(keyPath: path, problem.message)
         case .success(let key):
@@ -31,39 +31,10 @@ public extension LabConfig {
 
 extension LabConfig {
     /// The value of one key.
-    subscript(key: ConfigKey) -> TOMLValue {
-        switch key.field {
-        case .int(let kp): return .integer(self[keyPath: kp])
-        case .double(let kp): return .float(self[keyPath: kp])
-        case .bool(let kp): return .boolean(self[keyPath: kp])
-        case .string(let kp): return .string(self[keyPath: kp])
-        }
-    }
+    subscript(key: ConfigField) -> TOMLValue { key.read(self) }
 
-    /// Stores `value` in the key's field; returns a message when its type does not fit.
-    mutating func assign(_ key: ConfigKey, _ value: TOMLValue) -> String? {
-        switch (key.field, value) {
-        case (.int(let kp), .integer(let i)):
-            self[keyPath: kp] = i
-        case (.double(let kp), .integer(let i)):
-            self[keyPath: kp] = Double(i)
-        case (.double(let kp), .float(let x)) where x.isFinite:
-            self[keyPath: kp] = x == 0 ? 0 : x   // -0.0 would print differently from 0.0 yet compare equal
-        case (.double, .float):
-            return "\(key.path) = \(value): expected a finite number"
-        case (.bool(let kp), .boolean(let b)):
-            self[keyPath: kp] = b
-        case (.string(let kp), .string(let s)):
-            self[keyPath: kp] = s
-        case (.int, .float(let x)) where x.isFinite && x == x.rounded() && abs(x) < 1e15:
-            return "\(key.path) = \(value): expected an integer, got a float (write \(Int(x)))"
-        case (.string, .integer), (.string, .float), (.string, .boolean):
-            return "\(key.path) = \(value): expected a string, got \(value.kindName) (quote it: \(tomlQuoted(value.description)))"
-        default:
-            return "\(key.path) = \(value): expected \(key.expected), got \(value.kindName)"
-        }
-        return nil
-    }
+    /// Stores `value` in the key's field; returns a message when its type (or choice) does not fit.
+    mutating func assign(_ key: ConfigField, _ value: TOMLValue) -> String? { key.write(&self, value) }
 }
 
 /// Why a key path names no key, with the valid alternatives.
@@ -71,13 +42,13 @@ struct UnknownKey: Error {
     let message: String
 }
 
-extension ConfigKey {
+extension LabConfig {
     /// The key for `table.name`, or a message listing the valid tables or keys with a suggestion.
-    static func resolve(_ path: String) -> Result<ConfigKey, UnknownKey> {
-        if let key = byPath[path] { return .success(key) }
+    static func resolve(_ path: String) -> Result<ConfigField, UnknownKey> {
+        if let key = fieldsByPath[path] { return .success(key) }
         guard let dot = path.firstIndex(of: ".") else {
             var message = "\(path) is not a key path (table.key)"
-            if let owner = all.first(where: { $0.name == path }) { message += "; did you mean \(owner.path)?" }
+            if let owner = fields.first(where: { $0.name == path }) { message += "; did you mean \(owner.path)?" }
             return .failure(UnknownKey(message: sentences(message, "Valid tables: " + tableList)))
         }
         let table = String(path[..<dot]), name = String(path[path.index(after: dot)...])
@@ -89,7 +60,7 @@ extension ConfigKey {
     static func unknownKey(_ name: String, in table: String) -> String {
         let valid = names(in: table)
         var message = "unknown key \(table).\(display([name]))"
-        if let owner = all.first(where: { $0.name == name }) {
+        if let owner = fields.first(where: { $0.name == name }) {
             message += "; \(name) belongs in [\(owner.table)] (\(owner.path))"
         } else if let guess = closestMatch(name, in: valid) {
             message += "; did you mean \(table).\(guess)?"

@@ -5,9 +5,9 @@ extension LabConfig {
     mutating func apply(_ document: TOMLTable, file: String,
                         sources: inout [String: ConfigSource]) -> [ConfigProblem] {
         var problems: [ConfigProblem] = []
-        for (name, value) in document.entries where name != ConfigKey.baseKey {
+        for (name, value) in document.entries where name != LabConfig.baseKey {
             let at = ConfigSource.file(file, line: document.line(of: name))
-            guard ConfigKey.tables.contains(name) else {
+            guard LabConfig.tables.contains(name) else {
                 problems.append(ConfigProblem(source: at, keyPath: name, unknownTopLevel(name, value)))
                 continue
             }
@@ -18,9 +18,9 @@ extension LabConfig {
             }
             for (key, v) in table.entries {
                 let keyAt = ConfigSource.file(file, line: table.line(of: key))
-                guard let configKey = ConfigKey.byPath["\(name).\(key)"] else {
+                guard let configKey = LabConfig.fieldsByPath["\(name).\(key)"] else {
                     problems.append(ConfigProblem(source: keyAt, keyPath: "\(name).\(key)",
-                                                  ConfigKey.unknownKey(key, in: name)))
+                                                  LabConfig.unknownKey(key, in: name)))
                     continue
                 }
                 if let message = assign(configKey, v) {
@@ -35,14 +35,14 @@ extension LabConfig {
 
     /// The message for a top-level key that is neither `base` nor one of the tables.
     private func unknownTopLevel(_ name: String, _ value: TOMLValue) -> String {
-        if value.isTable { return ConfigKey.unknownTable(name) }
+        if value.isTable { return LabConfig.unknownTable(name) }
         var message = "unknown top-level key \(display([name]))"
-        if let owner = ConfigKey.all.first(where: { $0.name == name }) {
+        if let owner = LabConfig.fields.first(where: { $0.name == name }) {
             message += "; \(name) belongs in [\(owner.table)] (\(owner.path))"
-        } else if let guess = closestMatch(name, in: [ConfigKey.baseKey] + ConfigKey.tables) {
+        } else if let guess = closestMatch(name, in: [LabConfig.baseKey] + LabConfig.tables) {
             message += "; did you mean \(guess)?"
         }
         return sentences(message, "At the top level only base = \"other.toml\" and the tables "
-            + ConfigKey.tableList + " are allowed")
+            + LabConfig.tableList + " are allowed")
     }
 }

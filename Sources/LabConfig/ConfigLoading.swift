@@ -41,7 +41,7 @@ struct ConfigLoader {
         let link = Link(path)
         if chain.contains(where: { $0.canonical == link.canonical }) {
             let cycle = (chain + [link]).map(\.shown).joined(separator: " -> ")
-            throw ConfigError(source: includedFrom, keyPath: ConfigKey.baseKey, "base files form a cycle: \(cycle)")
+            throw ConfigError(source: includedFrom, keyPath: LabConfig.baseKey, "base files form a cycle: \(cycle)")
         }
         let text: String
         do {
@@ -50,7 +50,7 @@ struct ConfigLoader {
             let why = FileManager.default.fileExists(atPath: path) ? "not readable as UTF-8 text" : "no such file"
             let base = includedFrom == nil ? "" : "base = \(tomlQuoted(path)): "
             throw ConfigError(source: includedFrom ?? .file(path, line: nil),
-                              keyPath: includedFrom == nil ? nil : ConfigKey.baseKey,
+                              keyPath: includedFrom == nil ? nil : LabConfig.baseKey,
                               "\(base)cannot read config file \(path) (\(why))")
         }
         try applyText(text, file: path, chain: chain + [link])
@@ -59,10 +59,10 @@ struct ConfigLoader {
     /// Applies `base` (if any) first, then this document on top.
     mutating func applyText(_ text: String, file: String, chain: [Link]) throws {
         let document = try parseTOML(text, file: file)
-        if let base = document[ConfigKey.baseKey] {
-            let at = ConfigSource.file(file, line: document.line(of: ConfigKey.baseKey))
+        if let base = document[LabConfig.baseKey] {
+            let at = ConfigSource.file(file, line: document.line(of: LabConfig.baseKey))
             guard case .string(let relative) = base, !relative.isEmpty else {
-                throw ConfigError(source: at, keyPath: ConfigKey.baseKey,
+                throw ConfigError(source: at, keyPath: LabConfig.baseKey,
                                   "base = \(base): expected a file name relative to this file, e.g. base = \"quickstart.toml\"")
             }
             try applyFile(resolve(relative, relativeTo: file), includedFrom: at, chain: chain)
@@ -96,7 +96,7 @@ struct ConfigLoader {
         let path = text[..<eq].trimmingCharacters(in: .whitespaces)
         let raw = text[text.index(after: eq)...].trimmingCharacters(in: .whitespaces)
         let value = (try? parseTOMLValue(raw, file: "--set")) ?? .string(raw)
-        switch ConfigKey.resolve(path) {
+        switch LabConfig.resolve(path) {
         case .failure(let unknown):
             return ConfigProblem(source: .commandLine, keyPath: path, unknown.message)
         case .success(let key):

@@ -56,7 +56,7 @@ public struct ParameterCount: Sendable, Equatable {
     /// One FFN expert, 3*D*F.
     public var expert: Int { 3 * model.hiddenSize * model.expertFfnHiddenSize }
     /// One zero expert: 3*D for the "constant" kind, else 0.
-    public var zeroExpert: Int { model.zeroExpertType == "constant" ? 3 * model.hiddenSize : 0 }
+    public var zeroExpert: Int { model.zeroExpertType == .constant ? 3 * model.hiddenSize : 0 }
     /// The four RMSNorms of one layer, 4*D.
     public var layerNorms: Int { 4 * model.hiddenSize }
     /// Final RMSNorm, D.
@@ -112,7 +112,7 @@ public struct ParameterCount: Sendable, Equatable {
     /// shared LM head included). 2 FLOPs per weight per token.
     public func matmulParameters(meanFfnExperts: Double) -> Double {
         let m = model, D = m.hiddenSize, L = Double(m.numLayers), K = Double(m.moeTopk)
-        let zeroMatmul = m.zeroExpertType == "constant" ? Double(2 * D) : 0   // W_c; v is added, not multiplied
+        let zeroMatmul = m.zeroExpertType == .constant ? Double(2 * D) : 0   // W_c; v is added, not multiplied
         let perLayer = Double(2 * mlaMatrices + 2 * denseFfn + router)
             + meanFfnExperts * Double(expert) + (K - meanFfnExperts) * zeroMatmul
         var total = L * perLayer + Double(lmHead)
@@ -180,11 +180,11 @@ public extension ModelConfig {
         m.expertFfnHiddenSize = 2048
         m.nRoutedExperts = 512
         m.zeroExpertNum = 256
-        m.zeroExpertType = "identity"
+        m.zeroExpertType = .identity
         m.moeTopk = 12
         m.routedScalingFactor = 6
         m.ropeTheta = 10_000_000
-        m.layout = "scmoe"
+        m.layout = .scmoe
         m.mtpLossCoef = 0
         return m
     }

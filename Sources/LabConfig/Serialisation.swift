@@ -1,13 +1,13 @@
 /// The resolved config as TOML, its hash, and differences between configs.
 public extension LabConfig {
-    /// Every table and key in `ConfigKey.all` order, floats in Swift's shortest round-trip
+    /// Every table and key in `LabConfig.fields` order, floats in Swift's shortest round-trip
     /// form, so `parse(resolvedTOML())` gives back exactly this config. Saved with every run.
     func resolvedTOML() -> String {
         var out = ""
-        for table in ConfigKey.tables {
+        for table in LabConfig.tables {
             if !out.isEmpty { out += "\n" }
             out += "[\(table)]\n"
-            for key in ConfigKey.all where key.table == table {
+            for key in LabConfig.fields where key.table == table {
                 out += "\(key.name) = \(self[key])\n"
             }
         }
@@ -29,7 +29,7 @@ public extension LabConfig {
     /// The keys whose values differ, in key order, with both values as `value(forKey:)` writes
     /// them (used to name sweep runs and to compare runs).
     func differences(from other: LabConfig) -> [(key: String, mine: String, theirs: String)] {
-        ConfigKey.all.compactMap { key in
+        LabConfig.fields.compactMap { key in
             let mine = self[key], theirs = other[key]
             guard mine != theirs else { return nil }
             return (key.path, value(forKey: key.path)!, other.value(forKey: key.path)!)

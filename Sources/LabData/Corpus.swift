@@ -167,7 +167,7 @@ public final class Corpus: @unchecked Sendable {
 
 extension Corpus {
     /// The corpus kinds `data.corpus` accepts.
-    public static let kinds = ["tinyshakespeare", "text", "synthetic", "kjv"]
+    public static let kinds = CorpusKind.allCases.map(\.rawValue)
 
     /// Loads the corpus `[data]` describes. `seed` seeds synthetic generators (the training
     /// seed, so a run's corpus is fixed by its config). With `data.tokenizer = "bpe"` a
@@ -176,16 +176,14 @@ extension Corpus {
     public static func load(_ data: DataConfig, seed: Int, vocabSize: Int = 256) throws -> Corpus {
         let bytes = try loadBytes(data, seed: seed)
         switch data.tokenizer {
-        case "byte":
+        case .byte:
             return bytes
-        case "bpe":
+        case .bpe:
             guard (257...65_536).contains(vocabSize) else {
                 throw DataError.invalidValue(key: "model.vocab_size", value: "\(vocabSize)",
                                              allowed: "257...65536 with data.tokenizer = \"bpe\" (256 bytes plus the merges)")
             }
             return Corpus(subwordsOf: bytes, tokenizer: BytePairTokenizer.train(on: bytes.train, vocabSize: vocabSize))
-        default:
-            throw DataError.invalidValue(key: "data.tokenizer", value: "\"\(data.tokenizer)\"", allowed: "\"byte\" or \"bpe\"")
         }
     }
 
@@ -193,17 +191,17 @@ extension Corpus {
     static func loadBytes(_ data: DataConfig, seed: Int) throws -> Corpus {
         try checkFraction(data.validationFraction)
         switch data.corpus {
-        case "tinyshakespeare":
+        case .tinyshakespeare:
             guard let url = Bundle.module.url(forResource: "tinyshakespeare", withExtension: "txt") else {
                 throw DataError.missingResource("tinyshakespeare.txt")
             }
             return try text(path: url.path, name: "tinyshakespeare", validationFraction: data.validationFraction)
-        case "text":
+        case .text:
             guard !data.path.isEmpty else { throw DataError.missingPath }
             let path = NSString(string: data.path).expandingTildeInPath
             let file = URL(fileURLWithPath: path).lastPathComponent
             return try text(path: path, name: "text:" + file, validationFraction: data.validationFraction)
-        case "synthetic":
+        case .synthetic:
             let generator = try SyntheticCorpora.generator(for: data)
             guard data.syntheticBytes >= 2 else {
                 throw DataError.invalidValue(key: "data.synthetic_bytes", value: "\(data.syntheticBytes)",
@@ -211,14 +209,12 @@ extension Corpus {
             }
             let (tokens, labels) = generator.generate(bytes: data.syntheticBytes,
                                                       seed: UInt64(bitPattern: Int64(seed)))
-            return try Corpus(name: "synthetic:" + data.synthetic, tokens: tokens, labels: labels,
+            return try Corpus(name: "synthetic:" + data.synthetic.rawValue, tokens: tokens, labels: labels,
                               labelNames: generator.labelNames, generator: generator,
                               validationFraction: data.validationFraction)
-        case "kjv":
+        case .kjv:
             let path = try KingJamesBible.cachedText(cacheDirectory: data.cacheDir)
             return try text(path: path, name: "kjv", validationFraction: data.validationFraction)
-        default:
-            throw DataError.unknownCorpus(data.corpus, known: kinds)
         }
     }
 

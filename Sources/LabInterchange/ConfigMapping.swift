@@ -29,12 +29,12 @@ public enum ConfigMapping {
     public static func exportProblems(_ c: LabConfig) -> [String] {
         let m = c.model
         var out: [String] = []
-        if m.layout != "scmoe" {
-            out.append("model.layout = \"\(m.layout)\": the reference layer always feeds the MoE from the first "
+        if m.layout != .scmoe {
+            out.append("model.layout = \"\(m.layout.rawValue)\": the reference layer always feeds the MoE from the first "
                        + "attention block (the ScMoE shortcut, layout = \"scmoe\")")
         }
-        if m.zeroExpertNum > 0 && m.zeroExpertType != "identity" {
-            out.append("model.zero_expert_type = \"\(m.zeroExpertType)\": the reference's zero experts return their "
+        if m.zeroExpertNum > 0 && m.zeroExpertType != .identity {
+            out.append("model.zero_expert_type = \"\(m.zeroExpertType.rawValue)\": the reference's zero experts return their "
                        + "input (\"identity\") and nothing else")
         }
         if !m.mlaScaleQLora {
@@ -150,13 +150,13 @@ public enum ConfigMapping {
         m.qkNopeHeadDim = h.qkNopeHeadDim!; m.qkRopeHeadDim = h.qkRopeHeadDim!; m.vHeadDim = h.vHeadDim!
         m.ffnHiddenSize = h.ffnHiddenSize!; m.expertFfnHiddenSize = h.expertFfnHiddenSize!
         m.nRoutedExperts = h.nRoutedExperts!; m.zeroExpertNum = h.zeroExpertNum!; m.moeTopk = h.moeTopk!
-        m.zeroExpertType = "identity"
+        m.zeroExpertType = .identity
         // transformers' defaults where the file is silent.
         m.routedScalingFactor = h.routedScalingFactor ?? 6.0
         m.rmsNormEps = h.rmsNormEps ?? 1e-5
         m.ropeTheta = h.ropeParameters?.ropeTheta ?? h.ropeTheta ?? 1e7
         m.mlaScaleQLora = true; m.mlaScaleKvLora = true
-        m.layout = "scmoe"
+        m.layout = .scmoe
         m.mtpLossCoef = 0
         m.hiddenZLossCoef = base.model.hiddenZLossCoef
         c.model = m

@@ -29,17 +29,15 @@ public struct MoEShape: Sendable {
         d = m.hiddenSize; routed = m.nRoutedExperts; zero = m.zeroExpertNum; topK = m.moeTopk
         hidden = m.expertFfnHiddenSize
         gateScale = Float(c.moeOutputScale)
-        zeroKind = ZeroExpertKind(rawValue: m.zeroExpertType) ?? .identity
+        zeroKind = m.zeroExpertType
         balanceAlpha = Float(c.balance.alpha)
         balanceGroups = c.balance.groups
         targetFfnExperts = c.effectiveTargetFfnExperts
     }
 }
 
-/// What a zero-computation expert computes (MoE++ kinds; LongCat uses identity).
-public enum ZeroExpertKind: String, Sendable {
-    case identity, zero, drop, constant
-}
+/// What a zero-computation expert computes (MoE++ kinds; LongCat uses identity): `model.zero_expert_type`.
+public typealias ZeroExpertKind = ZeroExpertType
 
 /// What one MoE's forward saves for its backward.
 public final class MoESaved {

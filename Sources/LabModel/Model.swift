@@ -76,7 +76,7 @@ public final class LongCatModel {
         return LayerContext(w: UnsafePointer(params.ptr), g: grads.ptr, offsets: layout.layers[l],
                             bias: UnsafePointer(bias[l].ptr), mla: mlaShape, moe: moeShape, d: m.hiddenSize,
                             ffnHidden: m.ffnHiddenSize, batch: batch, seqLen: seqLen, eps: Float(m.rmsNormEps),
-                            sequential: m.layout == "sequential", rope: rope)
+                            sequential: m.layout == .sequential, rope: rope)
     }
 
     // A training step is forward (with the losses), zeroGrad, backward, as in llm.c; `pass`

@@ -88,7 +88,7 @@ public struct ParameterLayout: Sendable {
             layer.moe.router = add(p + "mlp.router.classifier.weight", [n + z, d])
             layer.moe.gateUp = add(p + "mlp.experts.gate_up_proj", [n, 2 * f, d])
             layer.moe.down = add(p + "mlp.experts.down_proj", [n, d, f])
-            if c.zeroExpertType == "constant" && z > 0 {
+            if c.zeroExpertType == .constant && z > 0 {
                 layer.moe.constantMix = add(p + "mlp.zero_experts.mix", [z, 2, d])
                 layer.moe.constantValue = add(p + "mlp.zero_experts.value", [z, d])
             }

@@ -29,7 +29,7 @@ extension LongCatModel {
 
     /// The MoE input of layer `l`: u (ScMoE shortcut) or v (sequential layout). [R, D]
     func moeInputBuffer(layer l: Int, rows r: Int) -> FloatBuffer {
-        ffnInput(layer: l, block: config.model.layout == "sequential" ? 1 : 0, rows: r)
+        ffnInput(layer: l, block: config.model.layout == .sequential ? 1 : 0, rows: r)
     }
 
     /// The normalised, scaled query and key/value latents of MLA `block` of layer `l`. [R, rq], [R, rkv]

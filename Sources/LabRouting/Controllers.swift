@@ -10,23 +10,11 @@ import Glibc
 import Darwin
 #endif
 
-/// `controller.kind`.
-public enum ControllerKind: String, Sendable, CaseIterable {
-    /// Positional PID on the FFN experts' share error; the paper's rule is kp = 0, ki = mu, kd = 0.
-    case pid
-    /// Loss-free balancing: b_i += gamma * sign(mean load - load_i) over all E experts.
-    case sign
-    /// Bias fixed at 0.
-    case none
-}
-
 /// `controller.gain_schedule`: the factor c(t) that multiplies every gain at update step t.
-public enum GainSchedule: String, Sendable, CaseIterable {
-    case constant, linear, cosine
-
+public extension GainSchedule {
     /// c(t), from 1 at t = 0 to `finalRatio` at t >= totalSteps (1 throughout when
     /// totalSteps <= 0 or the schedule is constant).
-    public func factor(step t: Int, totalSteps: Int, finalRatio r: Double) -> Double {
+    func factor(step t: Int, totalSteps: Int, finalRatio r: Double) -> Double {
         if self == .constant || totalSteps <= 0 { return 1 }
         let x = min(max(Double(t) / Double(totalSteps), 0), 1)
         switch self {
@@ -66,9 +54,8 @@ public enum GainSchedule: String, Sendable, CaseIterable {
 ///
 /// **none**: the bias stays 0.
 public struct BiasController: Sendable {
+    /// A config that passed `LabConfig`'s `validate` (the controller does not check it again).
     public let config: ControllerConfig
-    public let kind: ControllerKind
-    public let schedule: GainSchedule
     /// N, Z, K as routed.
     public let routedExperts: Int
     public let zeroExperts: Int
@@ -78,70 +65,65 @@ public struct BiasController: Sendable {
     /// K_e resolved (a configured 0 means K).
     public let targetFfnExperts: Double
 
-    /// `[E]` bias for routing.
-    public private(set) var bias: [Float]
-    /// `[E]` the terms of the last update (0 where unused); bias = pTerm + iTerm + dTerm.
+    /// `[E]` the terms of the last update (0 where unused); bias = pTerm + iTerm + dTerm. For
+    /// records only: the next update does not read them, and a restored controller has 0 here
+    /// until its first update.
     public private(set) var pTerm: [Float]
     public private(set) var iTerm: [Float]
     public private(set) var dTerm: [Float]
     /// `[E]` the error of the last update (0 where unused).
     public private(set) var error: [Float]
-    /// The controller's memory: integral, previous error, loads waiting for the next update.
+    /// The controller's memory: routing bias, integral, previous error, loads waiting for the
+    /// next update.
     public private(set) var state: State
 
-    /// Everything an update depends on, for checkpoints (`restore`).
-    public struct State: Sendable, Equatable {
+    /// `controller.kind`.
+    public var kind: ControllerKind { config.kind }
+    /// `controller.gain_schedule`.
+    public var schedule: GainSchedule { config.gainSchedule }
+    /// `[E]` bias for routing.
+    public var bias: [Float] { state.bias }
+
+    /// Everything the controller carries from one step to the next, saved whole in checkpoints
+    /// (`Codable`; floats bit for bit), so a field added here is saved and restored with no
+    /// other edit. Give a new Float or Double field `@BitExact`.
+    public struct State: Sendable, Equatable, Codable {
+        /// `[E]` bias for routing: the Float rounding of the last update's P + I + D.
+        @BitExact public var bias: [Float]
         /// `[E]` the I term in Double.
-        public var integral: [Double]
+        @BitExact public var integral: [Double]
         /// `[E]` the last update's error; nil before the first update.
-        public var previousError: [Double]?
+        @BitExact public var previousError: [Double]?
         /// `[E]` slots per expert observed since the last update, and the tokens they came from.
         public var pendingLoads: [Int]
         public var pendingTokens: Int
         /// Step of the last update, nil before the first.
         public var lastUpdateStep: Int?
+
+        /// The state before the first update of `experts` experts: bias 0, nothing observed.
+        public init(experts E: Int) {
+            bias = Array(repeating: 0, count: E)
+            integral = Array(repeating: 0, count: E)
+            previousError = nil
+            pendingLoads = Array(repeating: 0, count: E)
+            pendingTokens = 0
+            lastUpdateStep = nil
+        }
     }
 
-    /// Validates `config` against the model shape and starts with bias 0.
-    /// Throws `RoutingError` naming the key, value and allowed range of a bad setting.
+    /// Starts with bias 0. `config` must have passed `LabConfig`'s `validate` with this N, Z, K
+    /// (kind, gains, schedule, interval, clamp and K_e are not checked again here); throws
+    /// `RoutingError` only for a router shape no plan could have.
     public init(config: ControllerConfig, routedExperts N: Int, zeroExperts Z: Int, topK K: Int,
                 totalSteps: Int) throws {
         try validateRoutingShape(routedExperts: N, zeroExperts: Z, topK: K)
-        guard let kind = ControllerKind(rawValue: config.kind) else {
-            throw RoutingError("controller.kind = \"\(config.kind)\" is unknown; allowed: "
-                + ControllerKind.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        guard let schedule = GainSchedule(rawValue: config.gainSchedule) else {
-            throw RoutingError("controller.gain_schedule = \"\(config.gainSchedule)\" is unknown; "
-                + "allowed: " + GainSchedule.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        guard config.updateInterval >= 1 else {
-            throw RoutingError("controller.update_interval = \(config.updateInterval) is out of "
-                + "range: it must be at least 1")
-        }
-        for (key, value) in [("integral_clamp", config.integralClamp), ("gain_final_ratio", config.gainFinalRatio)]
-        where !(value.isFinite && value >= 0) {
-            throw RoutingError("controller.\(key) = \(value) is out of range: it must be finite and >= 0")
-        }
-        for (key, value) in [("kp", config.kp), ("ki", config.ki), ("kd", config.kd), ("gamma", config.gamma)]
-        where !value.isFinite {
-            throw RoutingError("controller.\(key) = \(value) must be a finite number")
-        }
-        guard totalSteps >= 0 else {
-            throw RoutingError("controller: total steps = \(totalSteps) must be >= 0 (train.steps)")
-        }
-        targetFfnExperts = try resolveTargetFfnExperts(config.targetFfnExperts, routedExperts: N,
-                                                       zeroExperts: Z, topK: K)
+        targetFfnExperts = config.targetFfnExperts == 0 ? Double(K) : config.targetFfnExperts
         self.config = config
-        self.kind = kind
-        self.schedule = schedule
         routedExperts = N; zeroExperts = Z; topK = K
         self.totalSteps = totalSteps
         let E = N + Z
-        bias = Array(repeating: 0, count: E)
-        pTerm = bias; iTerm = bias; dTerm = bias; error = bias
-        state = State(integral: Array(repeating: 0, count: E), previousError: nil,
-                      pendingLoads: Array(repeating: 0, count: E), pendingTokens: 0, lastUpdateStep: nil)
+        state = State(experts: E)
+        pTerm = Array(repeating: 0, count: E); iTerm = pTerm; dTerm = pTerm; error = pTerm
     }
 
     /// E = N + Z.
@@ -192,16 +174,14 @@ public struct BiasController: Sendable {
         return kind != .none
     }
 
-    /// Restores a checkpointed `state` and recomputes nothing else: `bias` is set from
-    /// `bias` (the routing bias saved with it). Throws when a length differs from E.
-    public mutating func restore(_ saved: State, bias savedBias: [Float]) throws {
+    /// Restores a checkpointed `state` (the bias with it); throws when a length differs from E.
+    public mutating func restore(_ saved: State) throws {
         let E = experts
-        guard saved.integral.count == E, saved.pendingLoads.count == E, savedBias.count == E,
+        guard saved.bias.count == E, saved.integral.count == E, saved.pendingLoads.count == E,
               saved.previousError.map({ $0.count == E }) ?? true else {
             throw RoutingError("controller checkpoint: state vectors must have N + Z = \(E) entries")
         }
         state = saved
-        bias = savedBias
     }
 
     private func clampIntegral(_ x: Double) -> Double {
@@ -233,7 +213,7 @@ public struct BiasController: Sendable {
             state.previousError![i] = e
             pTerm[i] = Float(p); iTerm[i] = Float(integral); dTerm[i] = Float(d)
             error[i] = Float(raw)
-            bias[i] = Float(p + integral + d)
+            state.bias[i] = Float(p + integral + d)
         }
     }
 
@@ -249,7 +229,7 @@ public struct BiasController: Sendable {
             state.integral[i] = integral
             iTerm[i] = Float(integral)
             error[i] = Float(1 / Double(E) - Double(load) / (K * tAll))
-            bias[i] = Float(integral)
+            state.bias[i] = Float(integral)
         }
     }
 }

@@ -113,16 +113,16 @@ struct LabelScheme {
     var byTokenClass: Bool
 
     init(_ data: DataConfig) throws {
-        byTokenClass = data.corpus != "synthetic" || data.tokenizer != "byte"
+        byTokenClass = data.corpus != .synthetic || data.tokenizer != .byte
         if !byTokenClass {
             let g = try SyntheticCorpora.generator(for: data)
-            corpus = "synthetic:" + data.synthetic
+            corpus = "synthetic:" + data.synthetic.rawValue
             names = g.labelNames
             difficulty = g.difficulty
             achievable = names.indices.map { g.analyticEntropy(label: $0) }
         } else {
-            corpus = (data.corpus == "text" ? "text:" + URL(fileURLWithPath: data.path).lastPathComponent : data.corpus)
-                + (data.tokenizer == "byte" ? "" : " (\(data.tokenizer))")
+            corpus = (data.corpus == .text ? "text:" + URL(fileURLWithPath: data.path).lastPathComponent : data.corpus.rawValue)
+                + (data.tokenizer == .byte ? "" : " (\(data.tokenizer.rawValue))")
             names = TokenClass.labelNames
             difficulty = TokenClass.difficulty
             achievable = names.map { _ in nil }

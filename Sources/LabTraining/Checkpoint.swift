@@ -60,7 +60,7 @@ public enum Checkpoint {
         try writeModel(model, to: dir + "/model.safetensors", metadata: meta)
         var s = SafetensorsWriter()
         s.metadata = meta
-        for (l, c) in controllers.enumerated() { s.metadata["controller.\(l)"] = try ControllerSnapshot(c).json() }
+        for (l, c) in controllers.enumerated() { s.metadata["controller.\(l)"] = try controllerJSON(c.state) }
         let state = optimizer.exportState()
         s.add(name: "optimizer.exp_avg", shape: [state.m.count], floats: state.m)
         s.add(name: "optimizer.exp_avg_sq", shape: [state.v.count], floats: state.v)
@@ -90,7 +90,7 @@ public enum Checkpoint {
             guard let json = s.metadata["controller.\(l)"] else {
                 throw CheckpointError("\(dir)/state.safetensors: controller state of layer \(l) is missing")
             }
-            try ControllerSnapshot.decode(json, path: dir + "/state.safetensors").restore(into: &controllers[l])
+            try controllers[l].restore(controllerState(json, path: dir + "/state.safetensors"))
         }
     }
 }
@@ -114,40 +114,17 @@ func writeAtomically(_ text: String, to path: String) throws {
     }
 }
 
-/// A bias controller's state as exact bit patterns (JSON in the checkpoint's metadata), so a
-/// resumed run continues bit-identically.
-struct ControllerSnapshot: Codable {
-    var bias: [UInt32]
-    var integral: [UInt64]
-    var previousError: [UInt64]?
-    var pendingLoads: [Int]
-    var pendingTokens: Int
-    var lastUpdateStep: Int?
+/// A bias controller's state as JSON for the checkpoint's metadata: every field of
+/// `BiasController.State`, floats as bit patterns (`@BitExact`), so a resumed run continues
+/// bit-identically. The layout is the one checkpoints have always had (bias, integral and
+/// previous error as bit patterns, loads, tokens, last update step), so older ones still load.
+func controllerJSON(_ state: BiasController.State) throws -> String {
+    String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+}
 
-    init(_ c: BiasController) {
-        bias = c.bias.map(\.bitPattern)
-        integral = c.state.integral.map(\.bitPattern)
-        previousError = c.state.previousError?.map(\.bitPattern)
-        pendingLoads = c.state.pendingLoads
-        pendingTokens = c.state.pendingTokens
-        lastUpdateStep = c.state.lastUpdateStep
-    }
-
-    func json() throws -> String { String(decoding: try JSONEncoder().encode(self), as: UTF8.self) }
-
-    static func decode(_ json: String, path: String) throws -> ControllerSnapshot {
-        do { return try JSONDecoder().decode(ControllerSnapshot.self, from: Data(json.utf8)) } catch {
-            throw CheckpointError("\(path): unreadable controller state (\(error))")
-        }
-    }
-
-    func restore(into c: inout BiasController) throws {
-        var state = c.state
-        state.integral = integral.map(Double.init(bitPattern:))
-        state.previousError = previousError?.map(Double.init(bitPattern:))
-        state.pendingLoads = pendingLoads
-        state.pendingTokens = pendingTokens
-        state.lastUpdateStep = lastUpdateStep
-        try c.restore(state, bias: bias.map(Float.init(bitPattern:)))
+/// Reads `controllerJSON`'s text; throws naming the file when it is not a controller state.
+func controllerState(_ json: String, path: String) throws -> BiasController.State {
+    do { return try JSONDecoder().decode(BiasController.State.self, from: Data(json.utf8)) } catch {
+        throw CheckpointError("\(path): unreadable controller state (\(error))")
     }
 }

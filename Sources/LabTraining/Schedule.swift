@@ -59,13 +59,11 @@ public struct LearningRateSchedule: Sendable {
     public let finalRatio: Double
     public let kind: DecayKind
 
-    /// Throws when `train.schedule` is neither "cosine" nor "constant".
     public init(_ train: TrainConfig) throws {
-        guard train.schedule == "cosine" || train.schedule == "constant" else {
-            throw ScheduleError(message: "train.schedule = \"\(train.schedule)\" is not a learning-rate schedule; "
-                                + "allowed: cosine, constant")
+        switch train.schedule {
+        case .cosine: kind = .cosine
+        case .constant: kind = .constant
         }
-        kind = try DecayKind(parsing: train.schedule, key: "train.schedule")
         peak = train.learningRate
         warmupSteps = max(0, train.warmupSteps)
         totalSteps = train.steps

@@ -59,28 +59,28 @@ import LabConfig
         expected.model.qkRopeHeadDim = 4
         expected.model.nRoutedExperts = 12
         expected.model.zeroExpertNum = 4
-        expected.model.zeroExpertType = "constant"
+        expected.model.zeroExpertType = .constant
         expected.model.moeTopk = 6
         expected.model.routedScalingFactor = 6.0
         expected.model.mlaScaleQLora = false
         expected.model.ropeTheta = 10_000
-        expected.model.layout = "sequential"
+        expected.model.layout = .sequential
         expected.train.steps = 50
         expected.train.learningRate = 1e-3
         expected.train.adamEps = 1e-16
-        expected.train.schedule = "constant"
+        expected.train.schedule = .constant
         expected.train.warmupSteps = 5
         expected.train.threads = 2
-        expected.data.corpus = "text"
+        expected.data.corpus = .text
         expected.data.path = "corpora/notes.txt"
         expected.data.validationFraction = 0.25
         expected.initialization.std = 0.01
         expected.initialization.varianceCompensation = true
         expected.initialization.fineGrainFactor = 6
-        expected.controller.kind = "pid"
+        expected.controller.kind = .pid
         expected.controller.targetFfnExperts = 4.5
         expected.controller.ki = 2e-3
-        expected.controller.gainSchedule = "cosine"
+        expected.controller.gainSchedule = .cosine
         expected.controller.updateInterval = 2
         expected.balance.alpha = 0.01
         expected.balance.groups = 4
@@ -115,7 +115,9 @@ import LabConfig
             case .integer(let i): newValue = .integer(i + 7)
             case .float(let x): newValue = .float(x + 0.5)
             case .boolean(let b): newValue = .boolean(!b)
-            case .string(let s): newValue = .string(s + "x")
+            case .string(let s):
+                guard let other = otherString(path, s, suffix: "x") else { #expect(fixedKeys.contains(path)); continue }
+                newValue = other
             default: Issue.record("unexpected kind for \(path)"); continue
             }
             try c.set(path, newValue)
@@ -180,6 +182,8 @@ import LabConfig
         ("[train]\nlearning_rate = inf", "train.learning_rate = inf: expected a finite number"),
         ("[train]\nsteps = [1, 2]", "train.steps = [1, 2]: expected an integer, got an array"),
         ("[controller]\nkind = { a = 1 }", "controller.kind = { a = 1 }: expected a string, got a table"),
+        ("[model]\nlayout = \"parallel\"", #"model.layout = "parallel": must be one of "scmoe", "sequential""#),
+        ("[data]\nsynthetic = \"\"", #"data.synthetic = "": must be one of "copy", "mixture", "#),
     ]
 
     @Test(arguments: typeErrors)

@@ -42,3 +42,15 @@ func snakeCased(_ name: String) -> String {
         if ch.isUppercase { out += "_" + ch.lowercased() } else { out.append(ch) }
     }
 }
+
+/// A string value for `path` other than `current`: the next allowed choice for a choice key
+/// (any other string would be rejected), `current + suffix` for free text; nil for a choice
+/// with one allowed value (`train.optimizer`), which cannot change.
+func otherString(_ path: String, _ current: String, suffix: String) -> TOMLValue? {
+    guard let choices = LabConfig.fields.first(where: { $0.path == path })?.choices else { return .string(current + suffix) }
+    let i = choices.firstIndex(of: current)!
+    return choices.count > 1 ? .string(choices[(i + 1) % choices.count]) : nil
+}
+
+/// Keys whose value cannot change (a choice with one allowed value).
+let fixedKeys = LabConfig.fields.filter { $0.choices?.count == 1 }.map(\.path)

@@ -16,9 +16,9 @@ import LabConfig
         ])
         #expect(c.model.moeTopk == 6)
         #expect(c.train.learningRate == 1e-3)
-        #expect(c.controller.kind == "pid")
+        #expect(c.controller.kind == .pid)
         #expect(c.model.mlaScaleQLora == false)
-        #expect(c.data.corpus == "text")
+        #expect(c.data.corpus == .text)
         #expect(c.data.path == "/tmp/my corpus.txt")
         #expect(c.model.routedScalingFactor == 2.0)
     }
@@ -77,12 +77,12 @@ import LabConfig
     /// replayed on the command line.
     @Test func valueForKeyIsAValidOverride() throws {
         var changed = LabConfig()
-        changed.model.zeroExpertType = "drop"
+        changed.model.zeroExpertType = .drop
         changed.train.learningRate = 1.0 / 3.0
         changed.train.adamEps = 1e-12
         changed.model.mlaScaleKvLora = false
-        changed.controller.kind = "sign"
-        changed.data.corpus = "synthetic"
+        changed.controller.kind = .sign
+        changed.data.corpus = .synthetic
         changed.balance.groups = 8
         let overrides = LabConfig.keyPaths.map { "\($0)=\(changed.value(forKey: $0)!)" }
         #expect(try LabConfig.parse(text: "", file: "x.toml", overrides: overrides) == changed)

@@ -73,9 +73,9 @@ import Testing
     /// nothing. Guards against counting weights a kind does not have.
     @Test func constantZeroExpertsCountTheirWeightsOnlyWhenChosen() {
         var m = ModelConfig()
-        m.zeroExpertType = "constant"
+        m.zeroExpertType = .constant
         let constant = ParameterCount(model: m, mtp: false)
-        m.zeroExpertType = "identity"
+        m.zeroExpertType = .identity
         let identity = ParameterCount(model: m, mtp: false)
         let D = m.hiddenSize, L = m.numLayers, Z = m.zeroExpertNum, K = m.moeTopk
         #expect(constant.totalParameters - identity.totalParameters == L * Z * 3 * D)

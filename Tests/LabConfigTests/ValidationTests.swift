@@ -67,7 +67,8 @@ struct InvalidSetting: Sendable, CustomTestStringConvertible {
         InvalidSetting([("data.corpus", .string("text"))], "data.path", #"the text file to read when data.corpus = "text""#),
         InvalidSetting("data.validation_fraction", .float(0), "in (0, 0.5]"),
         InvalidSetting("data.validation_fraction", .float(0.6), "in (0, 0.5]"),
-        InvalidSetting([("data.corpus", .string("synthetic")), ("data.synthetic", .string(""))], "data.synthetic", "a generator name"),
+        InvalidSetting([("data.corpus", .string("synthetic")), ("data.synthetic", .string(""))], "data.synthetic",
+                       #"one of "copy", "mixture", "arithmetic", "structured", "suite""#),
         InvalidSetting("init.std", .float(0), "> 0"),
         InvalidSetting("init.embedding_std", .float(-1), "> 0"),
         InvalidSetting("controller.kind", .string("bang"), #"one of "pid", "sign", "none""#),
@@ -75,6 +76,12 @@ struct InvalidSetting: Sendable, CustomTestStringConvertible {
         InvalidSetting("controller.target_ffn_experts", .float(-1), "in (0, 4]"),
         InvalidSetting([("model.zero_expert_num", .integer(0)), ("controller.target_ffn_experts", .float(3))],
                        "controller.target_ffn_experts", "while model.zero_expert_num = 0: below K needs zero experts"),
+        InvalidSetting([("model.moe_topk", .integer(20)), ("controller.target_ffn_experts", .float(18))],
+                       "controller.target_ffn_experts", "at most model.n_routed_experts = 16"),
+        InvalidSetting([("model.moe_topk", .integer(20))], "controller.target_ffn_experts",
+                       "at most model.n_routed_experts = 16 (0 means model.moe_topk = 20)"),
+        InvalidSetting([("model.zero_expert_num", .integer(2)), ("controller.target_ffn_experts", .float(1))],
+                       "controller.target_ffn_experts", "at least 2 (model.moe_topk - model.zero_expert_num = 4 - 2)"),
         InvalidSetting("controller.kp", .float(-1), ">= 0"),
         InvalidSetting("controller.ki", .float(-1e-3), ">= 0"),
         InvalidSetting("controller.kd", .float(-1), ">= 0"),
@@ -92,14 +99,23 @@ struct InvalidSetting: Sendable, CustomTestStringConvertible {
         try validate(LabConfig())
     }
 
+    /// A choice's value is checked as it is read (`set`, a file, `--set`), every other rule by
+    /// `validate`; both give the same "key = value: must be ..." message.
     @Test(arguments: cases)
     func ruleNamesKeyAndRange(_ c: InvalidSetting) throws {
         var config = LabConfig()
-        for (key, value) in c.sets { try config.set(key, value) }
-        guard let e = configError({ try validate(config) }) else { return }
+        var rejected: TOMLValue? = nil
+        guard let e = configError({
+            for (key, value) in c.sets {
+                rejected = value
+                try config.set(key, value)
+            }
+            rejected = nil
+            try validate(config)
+        }) else { return }
         #expect(e.problems.count == 1, "\(e)")
         #expect(e.problems.first?.keyPath == c.key)
-        let shown = config.tomlValue(forKey: c.key)!
+        let shown = rejected ?? config.tomlValue(forKey: c.key)!
         #expect(e.description.hasPrefix("\(c.key) = \(shown): must be "), "\(e)")
         #expect(e.description.contains(c.rule), "\(e)")
     }
@@ -112,7 +128,7 @@ struct InvalidSetting: Sendable, CustomTestStringConvertible {
         try c.set("train.warmup_steps", .integer(300))
         try c.set("train.beta1", .float(0))
         try c.set("data.validation_fraction", .float(0.5))
-        try c.set("controller.target_ffn_experts", .float(24))
+        try c.set("controller.target_ffn_experts", .float(16))   // K_e = N and K - K_e = Z
         try c.set("balance.groups", .integer(16))
         try c.set("train.grad_clip", .float(0))
         try validate(c)
@@ -130,10 +146,40 @@ struct InvalidSetting: Sendable, CustomTestStringConvertible {
     @Test func allProblemsReportedTogether() throws {
         var c = LabConfig()
         try c.set("model.hidden_size", .integer(0))
-        try c.set("train.optimizer", .string("sgd"))
         try c.set("balance.alpha", .float(-1))
+        try c.set("train.beta1", .float(1))
         guard let e = configError({ try validate(c) }) else { return }
-        #expect(e.problems.compactMap(\.keyPath) == ["model.hidden_size", "train.optimizer", "balance.alpha"])
+        #expect(e.problems.compactMap(\.keyPath) == ["model.hidden_size", "train.beta1", "balance.alpha"])
         #expect(e.description.split(separator: "\n").count == 3)
+    }
+}
+
+/// The choices are declared once, as enums, and every string key with a closed set of values is one.
+@Suite struct ChoiceTests {
+    /// Guards against a choice key whose allowed values drift from the enum the code switches
+    /// over (a value validation accepts that the model cannot handle, or the reverse).
+    @Test func choiceKeysListTheirEnumsCases() {
+        let choices = Dictionary(uniqueKeysWithValues: LabConfig.fields.compactMap { f in f.choices.map { (f.path, $0) } })
+        func names<C: ConfigChoice>(_: C.Type) -> [String] { C.allCases.map(\.rawValue) }
+        #expect(choices == [
+            "model.zero_expert_type": names(ZeroExpertType.self), "model.layout": names(MoELayout.self),
+            "train.optimizer": names(OptimizerKind.self), "train.schedule": names(TrainSchedule.self),
+            "data.corpus": names(CorpusKind.self), "data.synthetic": names(SyntheticKind.self),
+            "data.tokenizer": names(TokenizerKind.self), "controller.kind": names(ControllerKind.self),
+            "controller.gain_schedule": names(GainSchedule.self),
+        ])
+        // The only free-text keys left are paths.
+        let freeText = LabConfig.fields.filter { $0.choices == nil && LabConfig().tomlValue(forKey: $0.path)?.kindName == "a string" }
+        #expect(freeText.map(\.path) == ["data.path", "data.cache_dir"])
+    }
+
+    /// Guards against a bad choice losing its place: from a file it names the file and line,
+    /// from --set the override, and every field keeps a documentation line.
+    @Test func badChoiceNamesItsSource() throws {
+        let file = configError { _ = try LabConfig.parse(text: "[controller]\n\nkind = \"pi\"", file: "exp.toml", overrides: []) }
+        #expect(file?.description == #"exp.toml:3: controller.kind = "pi": must be one of "pid", "sign", "none""#)
+        let set = configError { _ = try LabConfig.parse(text: "", file: "exp.toml", overrides: ["controller.gain_schedule=exp"]) }
+        #expect(set?.description == #"controller.gain_schedule = "exp": must be one of "constant", "linear", "cosine" (from --set)"#)
+        #expect(LabConfig.fields.allSatisfy { !$0.doc.isEmpty })
     }
 }

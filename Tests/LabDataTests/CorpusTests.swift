@@ -35,7 +35,7 @@ import LabData
     @Test func textFileLoadsItsBytesAndSplitsThem() throws {
         let text = Array(String(repeating: "héllo wörld\n", count: 50).utf8)
         var data = DataConfig()
-        data.corpus = "text"
+        data.corpus = .text
         data.path = try temporaryFile(text, name: "greeting.txt")
         data.validationFraction = 0.25
         let corpus = try Corpus.load(data, seed: 3)
@@ -47,7 +47,7 @@ import LabData
     /// Guards against a crash or a vague message on a missing file.
     @Test func missingFileErrorNamesThePath() throws {
         var data = DataConfig()
-        data.corpus = "text"
+        data.corpus = .text
         data.path = "/nonexistent/folder/corpus.txt"
         #expect(throws: DataError.fileNotFound(path: "/nonexistent/folder/corpus.txt")) {
             try Corpus.load(data, seed: 1)
@@ -58,7 +58,7 @@ import LabData
     /// Guards against mapping an empty file (mmap of 0 bytes fails obscurely).
     @Test func emptyFileIsRejectedByName() throws {
         var data = DataConfig()
-        data.corpus = "text"
+        data.corpus = .text
         data.path = try temporaryFile([])
         #expect(throws: DataError.emptyFile(path: data.path)) { try Corpus.load(data, seed: 1) }
     }
@@ -67,7 +67,7 @@ import LabData
     /// say where the bad byte is.
     @Test func invalidUTF8IsRejectedWithItsByteOffset() throws {
         var data = DataConfig()
-        data.corpus = "text"
+        data.corpus = .text
         data.path = try temporaryFile(Array("ab\ncd".utf8) + [0xFF] + Array("ef".utf8))
         #expect(throws: DataError.notUTF8(path: data.path, offset: 5, line: 2)) { try Corpus.load(data, seed: 1) }
         let message = DataError.notUTF8(path: data.path, offset: 5, line: 2).description
@@ -77,23 +77,22 @@ import LabData
     /// Guards against passing a directory or an unset path to mmap.
     @Test func directoryAndMissingPathAreRejected() throws {
         var data = DataConfig()
-        data.corpus = "text"
+        data.corpus = .text
         #expect(throws: DataError.missingPath) { try Corpus.load(data, seed: 1) }
         data.path = FileManager.default.temporaryDirectory.path
         #expect(throws: DataError.notARegularFile(path: data.path)) { try Corpus.load(data, seed: 1) }
     }
 
     /// Guards against typos in `data.corpus`, `data.synthetic` and out-of-range fractions being
-    /// accepted, and against messages that do not list the choices.
+    /// accepted, and against messages that do not list the choices (the names are read by the
+    /// config, which lists every corpus kind and generator this module loads).
     @Test func unknownNamesAndBadFractionsAreRejected() throws {
+        var config = LabConfig()
+        let corpus = #expect(throws: ConfigError.self) { try config.set("data.corpus", .string("shakespeare")) }
+        #expect(corpus?.description.contains(Corpus.kinds.map { "\"\($0)\"" }.joined(separator: ", ")) == true)
+        let synthetic = #expect(throws: ConfigError.self) { try config.set("data.synthetic", .string("mixtures")) }
+        #expect(synthetic?.description.contains(#""copy", "mixture", "arithmetic", "structured", "suite""#) == true)
         var data = DataConfig()
-        data.corpus = "shakespeare"
-        #expect(throws: DataError.unknownCorpus("shakespeare", known: Corpus.kinds)) { try Corpus.load(data, seed: 1) }
-        data = DataConfig()
-        data.corpus = "synthetic"
-        data.synthetic = "mixtures"
-        let error = try #require(throws: DataError.self) { try Corpus.load(data, seed: 1) }
-        #expect(error.description.contains("copy, mixture, arithmetic, structured, suite"))
         for fraction in [0.0, 1.0, -0.5, 2.0] {
             data = DataConfig()
             data.validationFraction = fraction
@@ -120,8 +119,8 @@ import LabData
     /// Guards against a synthetic corpus that ignores its size, seed or generator.
     @Test func syntheticCorpusFollowsTheConfigAndSeed() throws {
         var data = DataConfig()
-        data.corpus = "synthetic"
-        data.synthetic = "arithmetic"
+        data.corpus = .synthetic
+        data.synthetic = .arithmetic
         data.syntheticBytes = 5000
         let a = try Corpus.load(data, seed: 7)
         let b = try Corpus.load(data, seed: 7)

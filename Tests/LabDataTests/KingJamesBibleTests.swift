@@ -34,7 +34,7 @@ import LabData
     @Test func missingProgramAndCacheSayHowToInstall() throws {
         let cache = try temporaryFolder()
         var data = DataConfig()
-        data.corpus = "kjv"
+        data.corpus = .kjv
         data.cacheDir = cache
         let error = #expect(throws: DataError.self) {
             _ = try KingJamesBible.cachedText(cacheDirectory: cache, searchPath: "/nonexistent")
@@ -56,7 +56,7 @@ import LabData
         // The cache is used without the program.
         #expect(try KingJamesBible.cachedText(cacheDirectory: cache, searchPath: "/nonexistent") == path)
         var data = DataConfig()
-        data.corpus = "kjv"
+        data.corpus = .kjv
         data.cacheDir = cache
         data.validationFraction = 0.25
         let corpus = try Corpus.load(data, seed: 1)

@@ -27,8 +27,8 @@ import LabData
     /// H(pi) together) and a config key that does not reach the generator.
     @Test func configSelectsTheOrderAndTheAnalyticEntropyFollows() throws {
         var data = DataConfig()
-        data.corpus = "synthetic"
-        data.synthetic = "mixture"
+        data.corpus = .synthetic
+        data.synthetic = .mixture
         data.markovOrder = 2
         let generator = try #require(try SyntheticCorpora.generator(for: data) as? MixtureGenerator)
         #expect(generator.markovOrder == 2)

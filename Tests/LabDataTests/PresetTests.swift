@@ -13,7 +13,7 @@ import LabData
     /// generator, and against one whose corpus cannot fill a batch.
     @Test(arguments: SyntheticCorpora.names) func syntheticPresetSelectsItsGenerator(name: String) throws {
         let config = try LabConfig.load(path: Self.folder + "/synthetic-\(name).toml")
-        #expect(config.data.corpus == "synthetic" && config.data.synthetic == name)
+        #expect(config.data.corpus == .synthetic && config.data.synthetic.rawValue == name)
         #expect(config.train.tokenSampleBatches == config.train.evalBatches, "every evaluation token sampled")
         var small = config.data
         small.syntheticBytes = 50_000
@@ -23,6 +23,6 @@ import LabData
     /// Guards against the optional preset drifting from the corpus kind it documents.
     @Test func kingJamesPresetSelectsTheBible() throws {
         let config = try LabConfig.load(path: Self.folder + "/corpus-kjv.toml")
-        #expect(config.data.corpus == "kjv" && !config.data.cacheDir.isEmpty)
+        #expect(config.data.corpus == .kjv && !config.data.cacheDir.isEmpty)
     }
 }

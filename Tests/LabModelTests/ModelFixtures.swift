@@ -22,8 +22,8 @@ func tinyConfig(layout: String = "scmoe", zeroKind: String = "identity", mtp: Do
     c.model.zeroExpertNum = 2
     c.model.moeTopk = 2
     c.model.routedScalingFactor = 1.5
-    c.model.layout = layout
-    c.model.zeroExpertType = zeroKind
+    c.model.layout = MoELayout(rawValue: layout)!
+    c.model.zeroExpertType = ZeroExpertType(rawValue: zeroKind)!
     c.model.mtpLossCoef = mtp
     c.model.hiddenZLossCoef = zLoss
     c.balance.alpha = balance

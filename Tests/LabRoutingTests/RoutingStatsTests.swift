@@ -49,7 +49,7 @@ import LabRouting
         #expect(stats.ffnHistogram == [T, 0, 0] && stats.meanGate[0] == 0)
 
         var c = ControllerConfig()
-        c.kind = "pid"; c.targetFfnExperts = 1; c.ki = 0.1
+        c.kind = .pid; c.targetFfnExperts = 1; c.ki = 0.1
         var controller = try BiasController(config: c, routedExperts: N, zeroExperts: Z, topK: K, totalSteps: 10)
         controller.observe(plan: plan)
         controller.step(0)

@@ -44,7 +44,7 @@ import Testing
     /// drawn) gives exactly the loads of routing all B tokens one by one with `route`.
     @Test func distinctTokenRoutingEqualsRoutingEveryToken() throws {
         var s = Self.small(steps: 1)
-        s.controller.kind = "none"
+        s.controller.kind = .none
         var sim = ControllerSimulation(settings: s)
         try sim.run()
 
@@ -96,7 +96,7 @@ import Testing
     /// controller's doing.
     @Test func withoutControllerTheBudgetIsMissed() throws {
         var s = Self.small(steps: 50)
-        s.controller.kind = "none"
+        s.controller.kind = .none
         var sim = ControllerSimulation(settings: s)
         try sim.run()
         let summary = ControllerSummary(sim)
@@ -166,7 +166,7 @@ import Testing
         var sim = ControllerSimulation(settings: s)
         #expect(throws: SimulationError.self) { try sim.run() }
         var bad = Self.small(steps: 1)
-        bad.controller.kind = "magic"
+        bad.model.moeTopk = bad.model.nRoutedExperts + bad.model.zeroExpertNum + 1   // no router has this shape
         var other = ControllerSimulation(settings: bad)
         #expect(throws: (any Error).self) { try other.run() }
     }

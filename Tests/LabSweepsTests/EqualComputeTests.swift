@@ -8,7 +8,7 @@ struct EqualComputeTests {
         var c = LabConfig()
         c.model.moeTopk = k
         c.model.zeroExpertNum = z
-        c.controller.kind = "pid"
+        c.controller.kind = .pid
         c.controller.targetFfnExperts = ke
         return c
     }
@@ -22,7 +22,7 @@ struct EqualComputeTests {
         #expect(b.baseline.model.moeTopk == 2)
         #expect(b.baseline.model.zeroExpertNum == 0)
         #expect(b.baseline.controller.targetFfnExperts == 0)
-        #expect(b.baseline.controller.kind == "pid")
+        #expect(b.baseline.controller.kind == .pid)
         let m = c.model
         #expect(b.residual == -Double(m.numLayers * m.hiddenSize * m.zeroExpertNum))
         try validate(b.baseline)

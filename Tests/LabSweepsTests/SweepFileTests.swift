@@ -50,7 +50,7 @@ struct SweepFileTests {
         #expect(runs[3].name == "test-none-z16-s2")
         #expect(runs[11].name == "test-pid-z16-s2")
         #expect(runs[11].group == "test-pid-z16")
-        #expect(runs[11].config.controller.kind == "pid")
+        #expect(runs[11].config.controller.kind == .pid)
         #expect(runs[11].config.model.zeroExpertNum == 16)
         #expect(runs[11].config.train.seed == 2)
         #expect(Set(runs.map(\.name)).count == 12)
@@ -68,7 +68,7 @@ struct SweepFileTests {
     @Test func singleValuedEntriesAddNothingToTheName() throws {
         let runs = try sweep(smallConfig + "[sweep]\n\"model.layout\" = [\"scmoe\"]\nseeds = [1, 2]\nprefix = \"\"\n").expand()
         #expect(runs.map(\.name) == ["s1", "s2"])
-        #expect(runs.allSatisfy { $0.config.model.layout == "scmoe" })
+        #expect(runs.allSatisfy { $0.config.model.layout == .scmoe })
     }
 
     @Test func booleansAndUnknownTagsNameReadably() throws {
@@ -92,7 +92,7 @@ struct SweepFileTests {
             model.layout = "sequential"
             """).expand()
         #expect(runs.map(\.name) == ["test-scmoe-s3", "test-scmoe-s4", "test-sequential-s3", "test-sequential-s4"])
-        #expect(runs[2].config.model.layout == "sequential" && runs[2].variant == "sequential")
+        #expect(runs[2].config.model.layout == .sequential && runs[2].variant == "sequential")
         #expect(runs[3].group == "test-sequential")
     }
 

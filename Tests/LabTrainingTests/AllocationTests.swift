@@ -88,8 +88,8 @@ struct AllocationReportTests {
     /// experts in layer 0 and 1 in layer 1. Measured losses: 0.1 * (label id + 1).
     func handMadeStore(layer0: (Int) -> Int) throws -> RecordStore {
         var c = LabConfig()
-        c.data.corpus = "synthetic"
-        c.data.synthetic = "mixture"
+        c.data.corpus = .synthetic
+        c.data.synthetic = .mixture
         let path = NSTemporaryDirectory() + "allocation-\(UUID().uuidString).sqlite"
         let store = try RecordStore(path: path)
         let id = try store.beginRun(RunInfo(name: "hand", configTOML: c.resolvedTOML(), configHash: c.configHash,

@@ -11,7 +11,7 @@ struct TokenSamplingSubwordTests {
     /// in the run folder, and its token samples hold subword ids labelled with token classes.
     @Test func subwordRunSavesItsTokenizerAndSamplesSubwordIds() throws {
         var c = smallConfig(steps: 4)
-        c.data.tokenizer = "bpe"
+        c.data.tokenizer = .bpe
         c.model.vocabSize = 300
         c.train.evalInterval = 0
         c.train.evalBatches = 1

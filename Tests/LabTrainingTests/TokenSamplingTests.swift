@@ -9,8 +9,8 @@ import Testing
 func samplingConfig(sampleBatches: Int) -> LabConfig {
     var c = smallConfig(steps: 10)
     c.model.numLayers = 2
-    c.data.corpus = "synthetic"
-    c.data.synthetic = "mixture"
+    c.data.corpus = .synthetic
+    c.data.synthetic = .mixture
     c.data.syntheticBytes = 20_000
     c.train.evalInterval = 5
     c.train.evalBatches = 2

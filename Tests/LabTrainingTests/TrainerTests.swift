@@ -30,7 +30,7 @@ func smallConfig(steps: Int = 30) -> LabConfig {
     c.train.evalInterval = 10
     c.train.evalBatches = 2
     c.train.checkpointInterval = 10
-    c.controller.kind = "pid"
+    c.controller.kind = .pid
     c.controller.targetFfnExperts = 1
     c.controller.ki = 0.05
     return c

@@ -27,11 +27,11 @@ public protocol SyntheticGenerator: Sendable {
 /// The registry of generators by name.
 public enum SyntheticCorpora {
     /// Every name `data.synthetic` accepts.
-    public static let names = ["copy", "mixture", "arithmetic", "structured", "suite"]
+    public static let names = SyntheticKind.allCases.map(\.rawValue)
 
     /// The generator `[data]` selects, with its settings (`data.markov_order` for the mixture).
     public static func generator(for data: DataConfig) throws -> any SyntheticGenerator {
-        let generator = try generator(named: data.synthetic)
+        let generator = try generator(named: data.synthetic.rawValue)
         guard var mixture = generator as? MixtureGenerator else { return generator }
         mixture.markovOrder = data.markovOrder
         return mixture

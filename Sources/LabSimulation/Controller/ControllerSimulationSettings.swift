@@ -42,7 +42,7 @@ public struct ControllerSimulationSettings: Sendable, Equatable {
     public init(model: ModelConfig = ModelConfig()) {
         self.model = model
         controller = ControllerConfig()
-        controller.kind = "pid"
+        controller.kind = .pid
         controller.kp = 0
         controller.ki = 0.1
         controller.kd = 0

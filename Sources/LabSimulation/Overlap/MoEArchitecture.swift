@@ -35,7 +35,7 @@ public struct MoEArchitecture: Sendable, Equatable {
     /// `model.layout` is "scmoe", K_e FFN experts per token.
     public init(longcat model: ModelConfig, ffnExpertsPerToken: Double, name: String = "LongCat-Flash") {
         self.init(name: name, model: model, layers: model.numLayers, attentionBlocks: 2, denseFfns: 2,
-                  sharedExperts: 0, ffnExpertsPerToken: ffnExpertsPerToken, hasShortcut: model.layout == "scmoe")
+                  sharedExperts: 0, ffnExpertsPerToken: ffnExpertsPerToken, hasShortcut: model.layout == .scmoe)
     }
 
     /// The release, K_e = 8 (the paper's "about 27B activated on average").
@@ -62,7 +62,7 @@ public struct MoEArchitecture: Sendable, Equatable {
         m.nRoutedExperts = 256
         m.zeroExpertNum = 0
         m.moeTopk = 8
-        m.layout = "sequential"
+        m.layout = .sequential
         return MoEArchitecture(name: "DeepSeek-V3", model: m, layers: 61, attentionBlocks: 1, denseFfns: 0,
                                sharedExperts: 1, ffnExpertsPerToken: 8, hasShortcut: false)
     }
