@@ -36,11 +36,11 @@ struct ParameterLayoutCountTests {
         var base = try #require(try Self.presets().first { $0.name == "quickstart" }).model
         base.mtpLossCoef = 0.3
         var constant = base
-        constant.zeroExpertType = "constant"
+        constant.zeroExpertType = .constant
         var noZero = base
         noZero.zeroExpertNum = 0
         var sequential = base
-        sequential.layout = "sequential"
+        sequential.layout = .sequential
         for (name, m) in [("mtp", base), ("constant", constant), ("no zero experts", noZero), ("sequential", sequential)] {
             #expect(ParameterCount(model: m).totalParameters == ParameterLayout(m).count, "\(name)")
         }
