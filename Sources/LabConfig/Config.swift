@@ -1,3 +1,5 @@
+import Foundation
+
 /// The lab's configuration: one struct per TOML table, field names as in the reference
 /// checkpoint's `config.json` (snake_case in TOML, camelCase here). Defaults are the lab's
 /// small quickstart-sized model; presets in `experiments/` hold only what differs.
@@ -112,14 +114,27 @@ public struct TrainConfig: Sendable, Equatable {
     public var telemetryInterval = 10
     /// Worker threads; 0 = all cores.
     public var threads = 0
+    /// Micro-batches of `batch_size` sequences per optimizer step, their gradients averaged:
+    /// an effective batch of batch_size * grad_accum in the activation memory of batch_size.
+    public var gradAccum = 1
+    /// Checkpoints kept: the newest this many plus those in `pin_checkpoints`; 0 = keep all.
+    public var keepCheckpoints = 0
+    /// Steps whose checkpoints `keep_checkpoints` never deletes, comma-separated ("100, 400").
+    public var pinCheckpoints = ""
     public init() {}
+
+    /// The steps of `pin_checkpoints`; nil when it is not a comma-separated list of integers >= 1.
+    public var pinnedCheckpointSteps: [Int] {
+        DataConfig.parseList(pinCheckpoints) { Int($0).flatMap { $0 >= 1 ? $0 : nil } } ?? []
+    }
 }
 
 /// `[data]`: what to train on.
 public struct DataConfig: Sendable, Equatable {
-    /// "tinyshakespeare" (the repo copy), "text" (any UTF-8 file, see `path`), "synthetic", or
+    /// "tinyshakespeare" (the repo copy), "text" (any UTF-8 file, see `path`), "synthetic",
     /// "kjv" (the King James Bible of Debian's optional `bible-kjv` package, extracted once into
-    /// `cache_dir`).
+    /// `cache_dir`), or "mix" (C, Python, the Bible, Shakespeare and the Python docs, by
+    /// document, from Debian packages the setup installs with LONGCAT_OPTIONAL=1).
     public var corpus = "tinyshakespeare"
     /// File for `corpus = "text"`.
     public var path = ""
@@ -135,9 +150,44 @@ public struct DataConfig: Sendable, Equatable {
     /// tokenizer of model.vocab_size tokens (257...65536), trained on the train split and saved
     /// with the run as tokenizer.json.
     public var tokenizer = "byte"
-    /// Folder for corpora extracted from other programs (the King James Bible text).
+    /// Folder for corpora extracted from other programs (the King James Bible text) and for
+    /// the mix corpus's extracted text, tokenizer and token ids.
     public var cacheDir = "results/cache"
+    /// Mix corpus: sampling weight of each domain's training windows, "c:0.4, python:0.2, ...";
+    /// domains left out get weight 0; "" weighs each domain by its share of the train tokens.
+    public var domainWeights = ""
+    /// Mix corpus: bytes of Linux C source taken from linux-source-6.1 (0 leaves C out).
+    public var cBytes = 200_000_000
+    /// Mix corpus with data.tokenizer = "bpe": bytes of the train split the tokenizer learns from.
+    public var bpeSampleBytes = 16_000_000
     public init() {}
+
+    /// The mix corpus's domains, in corpus order.
+    public static let mixDomains = ["c", "python", "bible", "shakespeare", "docs"]
+
+    /// `domain_weights` as (domain, weight) pairs; nil when malformed (an unknown domain, a
+    /// repeated one, a negative or non-finite weight, or all weights zero). Empty for "".
+    public var parsedDomainWeights: [(String, Double)]? {
+        guard let pairs: [(String, Double)] = DataConfig.parseList(domainWeights, { item in
+            let parts = item.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, let w = Double(parts[1].trimmingCharacters(in: .whitespaces)),
+                  w.isFinite, w >= 0 else { return nil }
+            return (parts[0].trimmingCharacters(in: .whitespaces), w)
+        }) else { return nil }
+        let names = pairs.map(\.0)
+        guard names.allSatisfy(DataConfig.mixDomains.contains), Set(names).count == names.count,
+              pairs.isEmpty || pairs.contains(where: { $0.1 > 0 }) else { return nil }
+        return pairs
+    }
+
+    /// The items of a comma-separated list through `parse`; nil when any item fails. "" is [].
+    public static func parseList<T>(_ text: String, _ parse: (String) -> T?) -> [T]? {
+        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if items.allSatisfy(\.isEmpty) { return [] }
+        var out: [T] = []
+        for item in items { guard let v = parse(item) else { return nil }; out.append(v) }
+        return out
+    }
 }
 
 /// `[init]`: initialisation and variance compensation (LONGCAT.md section 6).

@@ -86,6 +86,9 @@ extension ConfigKey {
         ConfigKey("train", "log_interval", .int(\.train.logInterval)),
         ConfigKey("train", "telemetry_interval", .int(\.train.telemetryInterval)),
         ConfigKey("train", "threads", .int(\.train.threads)),
+        ConfigKey("train", "grad_accum", .int(\.train.gradAccum)),
+        ConfigKey("train", "keep_checkpoints", .int(\.train.keepCheckpoints)),
+        ConfigKey("train", "pin_checkpoints", .string(\.train.pinCheckpoints)),
 
         ConfigKey("data", "corpus", .string(\.data.corpus)),
         ConfigKey("data", "path", .string(\.data.path)),
@@ -95,6 +98,9 @@ extension ConfigKey {
         ConfigKey("data", "markov_order", .int(\.data.markovOrder)),
         ConfigKey("data", "tokenizer", .string(\.data.tokenizer)),
         ConfigKey("data", "cache_dir", .string(\.data.cacheDir)),
+        ConfigKey("data", "domain_weights", .string(\.data.domainWeights)),
+        ConfigKey("data", "c_bytes", .int(\.data.cBytes)),
+        ConfigKey("data", "bpe_sample_bytes", .int(\.data.bpeSampleBytes)),
 
         ConfigKey("init", "std", .double(\.initialization.std)),
         ConfigKey("init", "embedding_std", .double(\.initialization.embeddingStd)),

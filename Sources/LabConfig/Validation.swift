@@ -102,6 +102,10 @@ private struct Validator {
         require(t.beta2 >= 0 && t.beta2 < 1, "train.beta2", "in [0, 1)")
         nonNegative("train.weight_decay", "train.grad_clip")
         // Judged against eval_batches only once that is valid itself (one problem per cause).
+        atLeast(1, "train.grad_accum")
+        atLeast(0, "train.keep_checkpoints")
+        require(DataConfig.parseList(t.pinCheckpoints, { Int($0).flatMap { $0 >= 1 ? $0 : nil } }) != nil,
+                "train.pin_checkpoints", "a comma-separated list of steps >= 1, e.g. \"100, 400\" (\"\" pins none)")
         require(t.tokenSampleBatches >= 0 && (t.evalBatches < 1 || t.tokenSampleBatches <= t.evalBatches),
                 "train.token_sample_batches",
                 "in 0...\(t.evalBatches) (train.eval_batches; 0 records no token samples)")
@@ -109,7 +113,7 @@ private struct Validator {
 
     mutating func checkData() {
         let d = config.data
-        oneOf("data.corpus", ["tinyshakespeare", "text", "synthetic", "kjv"])
+        oneOf("data.corpus", ["tinyshakespeare", "text", "synthetic", "kjv", "mix"])
         require(d.corpus != "text" || !d.path.isEmpty, "data.path", "the text file to read when data.corpus = \"text\"")
         require(d.validationFraction > 0 && d.validationFraction <= 0.5, "data.validation_fraction", "in (0, 0.5]")
         require(d.corpus != "synthetic" || !d.synthetic.isEmpty, "data.synthetic",
@@ -119,8 +123,13 @@ private struct Validator {
         oneOf("data.tokenizer", ["byte", "bpe"])
         require(d.tokenizer != "bpe" || (257...65_536).contains(config.model.vocabSize), "model.vocab_size",
                 "in 257...65536 with data.tokenizer = \"bpe\" (256 bytes plus the merges)")
-        require(d.corpus != "kjv" || !d.cacheDir.isEmpty, "data.cache_dir",
-                "a folder for the extracted text when data.corpus = \"kjv\"")
+        require((d.corpus != "kjv" && d.corpus != "mix") || !d.cacheDir.isEmpty, "data.cache_dir",
+                "a folder for the extracted text when data.corpus = \"\(d.corpus)\"")
+        require(d.parsedDomainWeights != nil, "data.domain_weights",
+                "\"\" or a list like \"c:0.4, python:0.2\" over the domains "
+                + DataConfig.mixDomains.joined(separator: ", ") + " (each once, weights >= 0, not all 0)")
+        atLeast(0, "data.c_bytes")
+        atLeast(1, "data.bpe_sample_bytes")
     }
 
     mutating func checkInit() {
