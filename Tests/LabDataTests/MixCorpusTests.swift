@@ -96,11 +96,15 @@ final class MixFixture {
         #expect(c.allSatisfy { ($0.hasSuffix(".c") || $0.hasSuffix(".h")) && !$0.contains("tools/") })
         #expect(report.bytes["c"]!.total <= 1_200 && c.contains("linux-source-6.1/kernel/defs.h"))
         #expect(!docs.contains { $0.name.contains("site-packages") })
-        // A document's side depends on itself only: dropping others never moves it.
+        // The split is a fixed function of the documents (no seed, no order).
         let some = [MixDocument(domain: 1, name: "a.py", offset: 0, length: 1),
                     MixDocument(domain: 1, name: "b.py", offset: 0, length: 1),
                     MixDocument(domain: 1, name: "c.py", offset: 0, length: 1)]
         #expect(MixCorpus.assignSplits(some, fraction: 0.3) == MixCorpus.assignSplits(some, fraction: 0.3))
+        // Names that differ only at the end (pieces of one long text) still split near the fraction.
+        let pieces = (0..<400).map { MixDocument(domain: 2, name: "kjv#\($0)", offset: 0, length: 1) }
+        let held = MixCorpus.assignSplits(pieces, fraction: 0.1).filter { $0 == .validation }.count
+        #expect((20...60).contains(held), "\(held) of 400 pieces held out at fraction 0.1")
         // Labels are the domain of each token.
         for d in docs.prefix(40) {
             #expect(corpus.label(at: d.offset) == UInt8(d.domain))
