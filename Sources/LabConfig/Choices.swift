@@ -62,6 +62,8 @@ public enum CorpusKind: String, ConfigChoice {
     case synthetic
     /// The King James Bible of Debian's optional `bible-kjv` package, extracted into `data.cache_dir`.
     case kjv
+    /// C, Python, the Bible, Shakespeare and the Python docs, by document, from Debian packages.
+    case mix
 }
 
 /// `data.synthetic`: the synthetic corpus generator (LabData's `SyntheticCorpora`).

@@ -127,8 +127,9 @@ extension ConfigField {
                   broken: { _ in nil })
     }
 
-    /// Free text (a path, a folder); rules that depend on other keys live in `Validation.swift`.
-    init(_ path: String, _ field: Field<String>, doc: String) {
+    /// Text (a path, a folder, a small list); `rules` judge the text alone, rules that depend
+    /// on other keys live in `Validation.swift`.
+    init(_ path: String, _ field: Field<String>, doc: String, _ rules: Constraint<String>...) {
         self.init(path: path, doc: doc,
                   read: { .string($0[keyPath: field]) },
                   write: { config, value in
@@ -136,7 +137,10 @@ extension ConfigField {
                       config[keyPath: field] = s
                       return nil
                   },
-                  broken: { _ in nil })
+                  broken: { config in
+                      let v = config[keyPath: field]
+                      return rules.lazy.compactMap { $0.broken(v) }.first
+                  })
     }
 
     /// A choice: the string must be one of `C`'s raw values.

@@ -23,7 +23,15 @@ public struct TrainConfig: Sendable, Equatable {
     public var logInterval = 10
     public var telemetryInterval = 10
     public var threads = 0
+    public var gradAccum = 1
+    public var keepCheckpoints = 0
+    public var pinCheckpoints = ""
     public init() {}
+
+    /// The steps of `pin_checkpoints`; [] when it is not a comma-separated list of integers >= 1.
+    public var pinnedCheckpointSteps: [Int] {
+        DataConfig.parseList(pinCheckpoints) { Int($0).flatMap { $0 >= 1 ? $0 : nil } } ?? []
+    }
 }
 
 extension LabConfig {
@@ -67,5 +75,16 @@ extension LabConfig {
                     doc: "Record the gradient-norm ratio R_g and router weight similarity of every layer every "
                         + "this many steps (steps 0, n, 2n, ...); 0 = never.", .atLeast(0)),
         ConfigField("train.threads", \.train.threads, doc: "Worker threads; 0 = all cores.", .atLeast(0)),
+        ConfigField("train.grad_accum", \.train.gradAccum,
+                    doc: "Micro-batches of batch_size sequences per optimizer step, their gradients averaged: an "
+                        + "effective batch of batch_size * grad_accum in the activation memory of batch_size.",
+                    .atLeast(1)),
+        ConfigField("train.keep_checkpoints", \.train.keepCheckpoints,
+                    doc: "Checkpoints kept: the newest this many plus those in pin_checkpoints (older ones are "
+                        + "deleted only after a newer one is complete); 0 = keep all.", .atLeast(0)),
+        ConfigField("train.pin_checkpoints", \.train.pinCheckpoints,
+                    doc: "Steps whose checkpoints keep_checkpoints never deletes, comma-separated (\"100, 400\").",
+                    Constraint("a comma-separated list of steps >= 1, e.g. \"100, 400\" (\"\" pins none)") {
+                        DataConfig.parseList($0, { Int($0).flatMap { $0 >= 1 ? $0 : nil } }) != nil }),
     ]
 }

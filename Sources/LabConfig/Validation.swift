@@ -65,8 +65,8 @@ private struct Validator {
         require(d.corpus != .text || !d.path.isEmpty, "data.path", "the text file to read when data.corpus = \"text\"")
         require(d.tokenizer != .bpe || (257...65_536).contains(config.model.vocabSize), "model.vocab_size",
                 "in 257...65536 with data.tokenizer = \"bpe\" (256 bytes plus the merges)")
-        require(d.corpus != .kjv || !d.cacheDir.isEmpty, "data.cache_dir",
-                "a folder for the extracted text when data.corpus = \"kjv\"")
+        require((d.corpus != .kjv && d.corpus != .mix) || !d.cacheDir.isEmpty, "data.cache_dir",
+                "a folder for the extracted text when data.corpus = \"\(d.corpus.rawValue)\"")
     }
 
     /// K_e must be reachable: a token picks K distinct experts, so it uses at most N FFN

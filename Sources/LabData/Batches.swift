@@ -33,9 +33,23 @@ public struct BatchSampler: Sendable {
 
     /// Corpus-wide start of each row's window at `step`: uniform over the split, a pure
     /// function of (seed, step), so a resumed run sees exactly the batches it would have seen.
+    /// On a multi-domain corpus's train split, each row first draws a domain by the weights of
+    /// its spans (those long enough for a window), then a window inside that span, so no window
+    /// mixes two domains.
     public func windowStarts(step: Int) -> [Int] {
         let stream = DataRandom.derive(UInt64(bitPattern: Int64(seed)), UInt64(bitPattern: Int64(step)))
         var random = DataRandom(seed: stream)
+        let spans = split == .train
+            ? corpus.segments.filter { $0.split == .train && $0.weight > 0 && $0.range.count > seqLen } : []
+        if !spans.isEmpty {
+            let total = spans.reduce(0) { $0 + $1.weight }
+            var running = 0.0
+            let cumulative = spans.map { running += $0.weight; return running / total }
+            return (0..<batchSize).map { _ in
+                let span = spans[random.pick(cumulative: cumulative)].range
+                return span.lowerBound + random.below(span.count - seqLen)
+            }
+        }
         return (0..<batchSize).map { _ in range.lowerBound + random.below(lastStart - range.lowerBound + 1) }
     }
 

@@ -31,27 +31,27 @@ public struct BytePairTokenizer: Equatable, Sendable {
     public var vocabSize: Int { 256 + merges.count }
 
     /// Learns up to `vocabSize - 256` merges from `text` (the train split: never the text a
-    /// model is validated on).
-    public static func train(on text: UnsafeBufferPointer<UInt8>, vocabSize: Int) -> BytePairTokenizer {
+    /// model is validated on). With `distinctTokens`, a merge whose bytes equal an existing
+    /// token's is skipped (its pair is never merged), so every token id has its own byte string,
+    /// as the `tokenizers` library's vocabulary (a map from strings) needs.
+    public static func train(on text: UnsafeBufferPointer<UInt8>, vocabSize: Int,
+                             distinctTokens: Bool = false) -> BytePairTokenizer {
         precondition(vocabSize >= 256 && vocabSize <= 65_536, "vocabulary of 256 to 65536 tokens")
         // Distinct chunks with their counts, as symbol sequences.
-        var counts: [ArraySlice<UInt8>: Int] = [:]
-        for chunk in chunks(text) { counts[chunk, default: 0] += 1 }
-        var words = counts.map { (symbols: $0.key.map { Int32($0) }, count: $0.value) }
-        var pairs: [Pair: Int] = [:]
-        for w in words { forEachPair(w.symbols) { pairs[$0, default: 0] += w.count } }
+        var counts: [ChunkKey: Int] = [:]
+        forEachChunk(text) { counts[ChunkKey(text, $0), default: 0] += 1 }
+        var merger = PairMerger(words: counts.map { key, count in
+            (symbols: UnsafeBufferPointer(rebasing: text[key.range]).map { Int32($0) }, count: count)
+        })
         var merges: [Pair] = []
-        while 256 + merges.count < vocabSize {
-            guard let best = pairs.max(by: { ($0.value, $1.key) < ($1.value, $0.key) }), best.value >= 2 else { break }
-            let made = Int32(256 + merges.count)
-            merges.append(best.key)
-            for i in words.indices where contains(words[i].symbols, best.key) {
-                let n = words[i].count
-                forEachPair(words[i].symbols) { pairs[$0, default: 0] -= n }
-                words[i].symbols = merge(words[i].symbols, best.key, into: made)
-                forEachPair(words[i].symbols) { pairs[$0, default: 0] += n }
-            }
-            pairs = pairs.filter { $0.value > 0 }
+        var known = Set((0..<256).map { [UInt8($0)] }), bytes = (0..<256).map { [UInt8($0)] }
+        while 256 + merges.count < vocabSize, let best = merger.popBest() {
+            let joined = bytes[Int(best.left)] + bytes[Int(best.right)]
+            if distinctTokens && known.contains(joined) { merger.ban(best); continue }
+            known.insert(joined)
+            bytes.append(joined)
+            merger.merge(best, into: Int32(256 + merges.count))
+            merges.append(best)
         }
         return BytePairTokenizer(merges: merges)
     }
@@ -59,27 +59,44 @@ public struct BytePairTokenizer: Equatable, Sendable {
     /// Token ids of `text`, chunk by chunk (a chunk's tokens are cached, so repeated words
     /// cost one lookup).
     public func encode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt16] {
-        let rank = Dictionary(uniqueKeysWithValues: merges.enumerated().map { ($1, $0) })
-        var cache: [ArraySlice<UInt8>: [UInt16]] = [:]
+        var encoder = Encoder(self)
         var out: [UInt16] = []
         out.reserveCapacity(text.count / 2)
-        for chunk in BytePairTokenizer.chunks(text) {
-            if let known = cache[chunk] { out += known; continue }
-            var symbols = chunk.map { Int32($0) }
-            // Apply the earliest-learnt merge present, until none applies.
-            while true {
-                var best: (rank: Int, pair: Pair)? = nil
-                BytePairTokenizer.forEachPair(symbols) { p in
-                    if let r = rank[p], r < (best?.rank ?? Int.max) { best = (r, p) }
-                }
-                guard let best else { break }
-                symbols = BytePairTokenizer.merge(symbols, best.pair, into: Int32(256 + best.rank))
-            }
-            let ids = symbols.map { UInt16($0) }
-            cache[chunk] = ids
-            out += ids
-        }
+        encoder.encode(text) { out.append(contentsOf: $0) }
         return out
+    }
+
+    /// Encodes many texts with one merge table and one chunk cache; the chunks' bytes must stay
+    /// valid while the encoder lives (the cache keys point into them).
+    public struct Encoder {
+        let rank: [Pair: Int]
+        var cache: [ChunkKey: [UInt16]] = [:]
+
+        public init(_ tokenizer: BytePairTokenizer) {
+            rank = Dictionary(uniqueKeysWithValues: tokenizer.merges.enumerated().map { ($1, $0) })
+        }
+
+        /// Calls `emit` with the token ids of each chunk of `text`, in order.
+        public mutating func encode(_ text: UnsafeBufferPointer<UInt8>, _ emit: ([UInt16]) -> Void) {
+            BytePairTokenizer.forEachChunk(text) { range in
+                let key = ChunkKey(text, range)
+                if let known = cache[key] { emit(known); return }
+                var symbols = text[range].map { Int32($0) }
+                // Apply the earliest-learnt merge present, until none applies.
+                while true {
+                    var best: (rank: Int, pair: Pair)? = nil
+                    BytePairTokenizer.forEachPair(symbols) { p in
+                        if let r = rank[p], r < (best?.rank ?? Int.max) { best = (r, p) }
+                    }
+                    guard let best else { break }
+                    symbols = BytePairTokenizer.merge(symbols, best.pair, into: Int32(256 + best.rank))
+                }
+                let ids = symbols.map { UInt16($0) }
+                if cache.count >= 1 << 20 { cache.removeAll(keepingCapacity: true) }   // bounds memory on huge corpora
+                cache[key] = ids
+                emit(ids)
+            }
+        }
     }
 
     /// The bytes of each token id, built up through the merges.
@@ -99,13 +116,19 @@ public struct BytePairTokenizer: Equatable, Sendable {
     /// word bytes (letters, bytes >= 0x80), of digits or of punctuation; or a run of other
     /// whitespace; any other byte alone.
     public static func chunks(_ text: UnsafeBufferPointer<UInt8>) -> [ArraySlice<UInt8>] {
-        let all = ArraySlice(text)
+        var out: [ArraySlice<UInt8>] = []
+        forEachChunk(text) { out.append(ArraySlice(text[$0])) }
+        return out
+    }
+
+    /// Calls `body` with the index range of each chunk of `text` (see `chunks`), in order.
+    @inline(__always)
+    public static func forEachChunk(_ text: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
         let end = text.endIndex
         /// A space directly before a non-space joins the chunk that follows it.
         func spaceBeforeWord(_ i: Int) -> Bool {
             text[i] == 0x20 && i + 1 < end && ByteCategory(text[i + 1]) != .whitespace
         }
-        var out: [ArraySlice<UInt8>] = []
         var i = text.startIndex
         while i < end {
             let start = i
@@ -117,9 +140,8 @@ public struct BytePairTokenizer: Equatable, Sendable {
             case .whitespace: while i < end, ByteCategory(text[i]) == .whitespace, !spaceBeforeWord(i) { i += 1 }
             default: while i < end, ByteCategory(text[i]) == kind { i += 1 }
             }
-            out.append(all[start..<i])
+            body(start..<i)
         }
-        return out
     }
 
     /// The tokenizer as saved with a run: `{"type": "byte-level-bpe", "vocab_size": V,
@@ -129,11 +151,23 @@ public struct BytePairTokenizer: Equatable, Sendable {
         return "{\"type\":\"byte-level-bpe\",\"vocab_size\":\(vocabSize),\"merges\":[\(pairs)]}\n"
     }
 
-    /// Reads what `json` wrote; `source` names the text in the error.
+    /// Reads what `json` or `huggingFaceJSON` wrote; `source` names the text in the error.
     public init(json: String, source: String) throws {
         let bad = DataError.unreadable(path: source, reason: "not a byte-level-bpe tokenizer file")
-        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              object["type"] as? String == "byte-level-bpe", let list = object["merges"] as? [[Int]] else { throw bad }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { throw bad }
+        var list: [[Int]]
+        if object["type"] as? String == "byte-level-bpe", let pairs = object["merges"] as? [[Int]] {
+            list = pairs
+        } else if let model = object["model"] as? [String: Any], model["type"] as? String == "BPE",
+                  let vocab = model["vocab"] as? [String: Int], let pairs = model["merges"] as? [[String]] {
+            list = []
+            for p in pairs {
+                guard p.count == 2, let l = vocab[p[0]], let r = vocab[p[1]] else { throw bad }
+                list.append([l, r])
+            }
+        } else {
+            throw bad
+        }
         var merges: [Pair] = []
         for (i, p) in list.enumerated() {
             guard p.count == 2, p.allSatisfy({ (0..<(256 + i)).contains($0) }) else { throw bad }

@@ -1,6 +1,19 @@
 import Foundation
 import LabConfig
 
+/// One domain's model tokens in one split of a multi-domain corpus.
+public struct CorpusSegment: Sendable, Equatable {
+    public var domain: String
+    public var split: Split
+    /// Corpus-wide model-token indices.
+    public var range: Range<Int>
+    /// Relative sampling weight of this span's training windows (train spans only).
+    public var weight: Double
+    public init(domain: String, split: Split, range: Range<Int>, weight: Double) {
+        self.domain = domain; self.split = split; self.range = range; self.weight = weight
+    }
+}
+
 /// The part of a corpus a batch comes from: the first `1 - validation_fraction` of the bytes
 /// train, the last `validation_fraction` validate.
 public enum Split: String, Sendable, CaseIterable {
@@ -36,6 +49,9 @@ public final class Corpus: @unchecked Sendable {
     public let labelNames: [String]
     /// The generator of a synthetic corpus (for `analyticEntropy(label:)`), nil for text.
     public let generator: (any SyntheticGenerator)?
+    /// Domain spans of a multi-domain corpus (model-token ranges, per split), with the weight
+    /// of each train span's windows; empty for single-domain corpora.
+    public let segments: [CorpusSegment]
     /// Keeps the mapping or allocations behind the spans alive.
     private let owners: [AnyObject]
 
@@ -56,6 +72,26 @@ public final class Corpus: @unchecked Sendable {
         subwords = nil
         tokenizer = nil
         trainTokenCount = trainCount
+        segments = []
+    }
+
+    /// A corpus whose split points and spans are already known (the mix corpus): `bytes` split
+    /// after `trainBytes`, model tokens `subwords` (or the bytes) split after `trainTokenCount`.
+    init(name: String, bytes: UnsafeBufferPointer<UInt8>, trainBytes: Int, subwords: UnsafeBufferPointer<UInt16>?,
+         tokenizer: BytePairTokenizer?, trainTokenCount: Int, labels: UnsafeBufferPointer<UInt8>?,
+         labelNames: [String], segments: [CorpusSegment], owners: [AnyObject]) {
+        self.name = name
+        tokens = bytes
+        train = UnsafeBufferPointer(rebasing: bytes[0..<trainBytes])
+        validation = UnsafeBufferPointer(rebasing: bytes[trainBytes...])
+        self.subwords = subwords
+        self.tokenizer = tokenizer
+        self.trainTokenCount = trainTokenCount
+        self.labels = labels
+        self.labelNames = labelNames
+        self.segments = segments
+        generator = nil
+        self.owners = owners
     }
 
     /// `bytes` with its train split re-tokenised by `tokenizer` (trained on that split): each
@@ -78,6 +114,7 @@ public final class Corpus: @unchecked Sendable {
         labelNames = TokenClass.labelNames
         generator = nil
         owners = [bytes, ids, labelStore]
+        segments = []
     }
 
     /// A corpus over in-memory bytes, e.g. for tests or a custom generator. `labels`, when
@@ -174,6 +211,7 @@ extension Corpus {
     /// tokenizer of `vocabSize` tokens (`model.vocab_size`) is trained on the train split and
     /// the corpus re-tokenised with it (the subword ids are held in memory, 2 bytes each).
     public static func load(_ data: DataConfig, seed: Int, vocabSize: Int = 256) throws -> Corpus {
+        if data.corpus == .mix { return try MixCorpus.load(data, vocabSize: vocabSize).corpus }
         let bytes = try loadBytes(data, seed: seed)
         switch data.tokenizer {
         case .byte:
@@ -215,6 +253,8 @@ extension Corpus {
         case .kjv:
             let path = try KingJamesBible.cachedText(cacheDirectory: data.cacheDir)
             return try text(path: path, name: "kjv", validationFraction: data.validationFraction)
+        case .mix:
+            return try MixCorpus.load(data, vocabSize: 256).corpus
         }
     }
 

@@ -21,6 +21,10 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case bibleNotInstalled(cachePath: String)
     /// The `bible` program ran but did not produce the whole text.
     case bibleExtractionFailed(reason: String)
+    /// `data.corpus = "mix"` needs `path`, which Debian's `package` provides.
+    case missingPackage(package: String, path: String)
+    /// Building the mix corpus's cache failed.
+    case mixBuildFailed(reason: String)
     /// A split holds `bytes` tokens (bytes, or subwords), fewer than the `needed` for one batch.
     case corpusTooSmall(corpus: String, split: String, bytes: Int, needed: Int, batchSize: Int, seqLen: Int)
 
@@ -53,6 +57,11 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
                 + "its text is then extracted once into \(cachePath) (data.cache_dir)"
         case let .bibleExtractionFailed(reason):
             return "data.corpus = \"kjv\": extracting the text with the bible program failed: \(reason)"
+        case let .missingPackage(package, path):
+            return "data.corpus = \"mix\" needs \(path) from Debian's optional \(package) package, which is not installed: "
+                + "run LONGCAT_OPTIONAL=1 scripts/setup.sh (or apt-get install \(package))"
+        case let .mixBuildFailed(reason):
+            return "data.corpus = \"mix\": building the cached corpus failed: \(reason)"
         case let .corpusTooSmall(corpus, split, bytes, needed, batchSize, seqLen):
             let fix = split == "validation"
                 ? "raise data.validation_fraction, use a larger corpus or lower train.seq_len"

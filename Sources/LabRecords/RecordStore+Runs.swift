@@ -37,6 +37,20 @@ extension RecordStore {
         }
     }
 
+    /// Stores the hash of the run's subword tokenizer in `runs.tokenizer_hash`, a nullable
+    /// column added the first time a database needs it (databases of byte runs keep the
+    /// version-1 layout; `merge` copies the column where both databases have it).
+    public func setTokenizerHash(runID: Int64, hash: String) throws {
+        try writing("recording the tokenizer hash of run \(runID)") { c in
+            let probe = try c.prepare("SELECT 1 FROM pragma_table_info('runs') WHERE name = 'tokenizer_hash'")
+            if try !probe.step() { try c.execute("ALTER TABLE runs ADD COLUMN tokenizer_hash TEXT") }
+            let s = try c.prepare("UPDATE runs SET tokenizer_hash = ?1 WHERE run_id = ?2")
+            s.bind(hash, at: 1)
+            s.bind(runID, at: 2)
+            try s.run()
+        }
+    }
+
     /// The id of the run with this name, or nil.
     public func runID(named name: String) throws -> Int64? {
         try run(named: name)?.id

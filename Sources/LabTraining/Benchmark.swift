@@ -44,10 +44,12 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
     let trainer = try Trainer(config: cfg, options: options)
     let recorder = options.record ? try Recorder(options: options, config: cfg, model: trainer.model, samples: trainer.pendingSamples) : nil
     try recorder?.begin()
-    let sampler = BatchSampler(corpus: trainer.corpus, split: .train, batch: cfg.train.batchSize, seqLen: cfg.train.seqLen, seed: cfg.train.seed)
+    let sampler = BatchSampler(corpus: trainer.corpus, split: .train, batch: cfg.train.batchSize * cfg.train.gradAccum,
+                               seqLen: cfg.train.seqLen, seed: cfg.train.seed)
     var result = BenchmarkResult()
     result.steps = steps
-    result.tokensPerStep = cfg.train.batchSize * cfg.train.seqLen
+    result.tokensPerStep = cfg.train.batchSize * cfg.train.gradAccum * cfg.train.seqLen
+    let microRows = cfg.train.batchSize * cfg.train.seqLen
     var ffnSum = 0.0
     func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
     for step in 0..<(warmup + steps) {
@@ -56,7 +58,7 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
         Profiler.enabled = measured
         let t0 = now()
         trainer.fillBatch(sampler, step: step)
-        let losses = trainer.trainStep()
+        let losses = trainer.accumulatedStep()
         let t1 = now()
         let norm = clipGradients(trainer.model.grads.ptr, count: trainer.model.layout.count, maxNorm: Float(cfg.train.gradClip))
         let lr = trainer.schedule.rate(atStep: step)
@@ -64,6 +66,7 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
         let t2 = now()
         let updated = trainer.updateControllers(step: step)
         let t3 = now()
+        try recorder?.observe(step: step, tokensPerStep: microRows, controllers: trainer.controllers)
         try recorder?.record(step: step, losses: losses, lr: Double(lr), gradNorm: Double(norm), stepMs: t3 - t0,
                              tokensPerStep: result.tokensPerStep, evalLoss: nil, controllers: trainer.controllers,
                              controllerUpdated: updated)
@@ -75,7 +78,7 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
         result.recordMs += t4 - t3
         for l in 0..<cfg.model.numLayers {
             let plan = trainer.model.saved[l].moe.plan
-            ffnSum += Double(plan.offsets[plan.routedExperts]) / Double(result.tokensPerStep)
+            ffnSum += Double(plan.offsets[plan.routedExperts]) / Double(microRows)
         }
     }
     Profiler.enabled = false

@@ -69,6 +69,29 @@ public enum Checkpoint {
         try writeAtomically(String(format: "step-%06d\n", step), to: runDirectory + "/checkpoints/latest")
     }
 
+    /// Deletes the run's older checkpoints so that the newest `keep` remain, plus those of the
+    /// `pinned` steps; `keep = 0` keeps all. Call only after the newest checkpoint is complete
+    /// (`latest` names it): that one and every newer folder always stay, so a crash mid-save
+    /// never leaves a run without a usable checkpoint. Returns the steps deleted.
+    @discardableResult
+    public static func prune(runDirectory: String, keep: Int, pinned: Set<Int>) throws -> [Int] {
+        guard keep > 0, let latest = latestStep(runDirectory: runDirectory) else { return [] }
+        let folder = runDirectory + "/checkpoints"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        let steps = names.compactMap { name -> Int? in
+            guard name.hasPrefix("step-"), name.count == 11 else { return nil }
+            return Int(name.dropFirst(5))
+        }.filter { $0 <= latest }.sorted(by: >)
+        var deleted: [Int] = []
+        for step in steps.dropFirst(keep) where !pinned.contains(step) {
+            do { try FileManager.default.removeItem(atPath: directory(runDirectory: runDirectory, step: step)) } catch {
+                throw CheckpointError("\(folder): cannot delete the checkpoint of step \(step) (\(error.localizedDescription))")
+            }
+            deleted.append(step)
+        }
+        return deleted.sorted()
+    }
+
     /// The step of the newest complete checkpoint of a run, if any.
     public static func latestStep(runDirectory: String) -> Int? {
         guard let text = try? String(contentsOfFile: runDirectory + "/checkpoints/latest", encoding: .utf8) else { return nil }

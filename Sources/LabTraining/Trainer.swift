@@ -55,6 +55,8 @@ public final class Trainer {
     var controllers: [BiasController]
     var tokens, targets, mtpTargets: [Int32]
     var labels: [UInt8]
+    /// Sum of the micro-batches' gradients of one optimizer step (allocated when grad_accum > 1).
+    var gradSum: [Float] = []
     let runDirectory: String
     let interrupt = InterruptFlag()
     /// Token samples of the latest evaluation, until the recorder takes them.
@@ -75,7 +77,8 @@ public final class Trainer {
             try BiasController(config: config.controller, routedExperts: m.nRoutedExperts, zeroExperts: m.zeroExpertNum,
                                topK: m.moeTopk, totalSteps: t.steps)
         }
-        let r = t.batchSize * t.seqLen
+        // Token buffers hold every micro-batch of a step: [grad_accum * B, T].
+        let r = t.batchSize * t.gradAccum * t.seqLen
         tokens = [Int32](repeating: 0, count: r); targets = tokens; mtpTargets = tokens
         labels = [UInt8](repeating: 0, count: r)
         runDirectory = options.resultsDirectory + "/runs/" + options.name

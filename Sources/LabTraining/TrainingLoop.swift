@@ -26,15 +26,23 @@ extension Trainer {
         } else {
             try recorder?.begin()
         }
+        if let recorder, let tokenizer = corpus.tokenizer {
+            try recorder.store.setTokenizerHash(runID: recorder.runID, hash: tokenizer.hash)
+        }
         try writeAtomically(config.resolvedTOML(), to: runDirectory + "/config.toml")
-        if let tokenizer = corpus.tokenizer { try writeAtomically(tokenizer.json, to: runDirectory + "/tokenizer.json") }
+        if let tokenizer = corpus.tokenizer {
+            // The tokenizers library's format where every token's bytes are distinct (the mix
+            // corpus's), else the lab's; `BytePairTokenizer(json:)` reads both.
+            try writeAtomically(tokenizer.huggingFaceJSON ?? tokenizer.json, to: runDirectory + "/tokenizer.json")
+        }
         interrupt.install()
         var summary = TrainSummary()
         summary.runName = options.name
         summary.databasePath = options.databasePath
         summary.runDirectory = runDirectory
-        let sampler = BatchSampler(corpus: corpus, split: .train, batch: t.batchSize, seqLen: t.seqLen, seed: t.seed)
-        let tokensPerStep = t.batchSize * t.seqLen
+        // One optimizer step draws B * grad_accum windows, run as grad_accum micro-batches of B.
+        let sampler = BatchSampler(corpus: corpus, split: .train, batch: t.batchSize * t.gradAccum, seqLen: t.seqLen, seed: t.seed)
+        let tokensPerStep = t.batchSize * t.gradAccum * t.seqLen
         let progress = Progress(totalSteps: t.steps, startStep: startStep, tokensPerStep: tokensPerStep,
                                 verbose: options.verbose)
         let wallStart = Date()
@@ -43,7 +51,7 @@ extension Trainer {
             for step in startStep..<t.steps {
                 let began = DispatchTime.now().uptimeNanoseconds
                 fillBatch(sampler, step: step)
-                let losses = trainStep()
+                let losses = accumulatedStep()
                 guard losses.total.isFinite else {
                     throw TrainingError("loss became \(losses.total) at step \(step) (lm \(losses.lm), balance \(losses.balance), z \(losses.z)); try a lower train.learning_rate or a gradient clip")
                 }
@@ -54,7 +62,8 @@ extension Trainer {
                 let controllerUpdated = updateControllers(step: step)
                 let stepMs = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e6
                 // Before evaluation: its forward passes overwrite the step's routing.
-                try recorder?.observe(step: step, tokensPerStep: tokensPerStep, controllers: controllers)
+                // The routing read is the last micro-batch's (the model holds one micro-batch).
+                try recorder?.observe(step: step, tokensPerStep: t.batchSize * t.seqLen, controllers: controllers)
                 var evalLoss: Double? = nil
                 if (t.evalInterval > 0 && (step + 1) % t.evalInterval == 0) || step + 1 == t.steps {
                     evalLoss = evaluate()
@@ -72,6 +81,9 @@ extension Trainer {
                     try Checkpoint.save(runDirectory: runDirectory, step: lastStep, model: model, optimizer: optimizer,
                                         controllers: controllers, configHash: config.configHash)
                     try recorder?.checkpoint(step: lastStep, path: Checkpoint.directory(runDirectory: runDirectory, step: lastStep))
+                    // Only now that the newer checkpoint is complete may older ones go.
+                    try Checkpoint.prune(runDirectory: runDirectory, keep: t.keepCheckpoints,
+                                         pinned: Set(t.pinnedCheckpointSteps))
                 }
                 if stopping { summary.interrupted = true; break }
             }
@@ -86,16 +98,49 @@ extension Trainer {
         return summary
     }
 
-    /// One forward/backward pass on the current batch.
-    func trainStep() -> Losses {
-        tokens.withUnsafeBufferPointer { tk in
-            targets.withUnsafeBufferPointer { tg in
-                mtpTargets.withUnsafeBufferPointer { mt in
-                    model.pass(tokens: tk.baseAddress!, targets: tg.baseAddress!, mtpTargets: mt.baseAddress!,
-                               batch: config.train.batchSize, train: true)
+    /// One forward/backward pass per micro-batch of the current batch, each feeding the
+    /// controllers its routing; leaves the mean of the micro-batches' gradients in
+    /// `model.grads` and returns the mean of their losses. With `train.grad_accum = 1` this is
+    /// one plain pass. Every micro-batch holds B*T targets, so the mean of the micro-batch
+    /// means is the big batch's mean: the LM and z-loss gradients equal those of one pass over
+    /// all B * grad_accum rows (up to float summation order); the balance loss, a product of
+    /// batch statistics, is the mean of the micro-batches' instead.
+    func accumulatedStep() -> Losses {
+        let t = config.train, micro = t.gradAccum, rows = t.batchSize * t.seqLen
+        var total = Losses()
+        for k in 0..<micro {
+            let losses = tokens.withUnsafeBufferPointer { tk in
+                targets.withUnsafeBufferPointer { tg in
+                    mtpTargets.withUnsafeBufferPointer { mt in
+                        model.pass(tokens: tk.baseAddress! + k * rows, targets: tg.baseAddress! + k * rows,
+                                   mtpTargets: mt.baseAddress! + k * rows, batch: t.batchSize, train: true)
+                    }
                 }
             }
+            if micro == 1 { observeRouting(); return losses }
+            observeRouting()
+            let n = model.layout.count
+            if gradSum.isEmpty { gradSum = [Float](repeating: 0, count: n) }
+            gradSum.withUnsafeMutableBufferPointer { sum in
+                if k == 0 { sum.baseAddress!.update(from: model.grads.ptr, count: n) }
+                else { for i in 0..<n { sum[i] += model.grads.ptr[i] } }
+            }
+            total.total += losses.total; total.lm += losses.lm; total.balance += losses.balance
+            total.z += losses.z; total.mtp += losses.mtp
         }
+        let scale = 1 / Float(micro)
+        gradSum.withUnsafeBufferPointer { sum in
+            for i in 0..<model.layout.count { model.grads.ptr[i] = sum[i] * scale }
+        }
+        let m = Double(micro)
+        total.total /= m; total.lm /= m; total.balance /= m; total.z /= m; total.mtp /= m
+        return total
+    }
+
+    /// Feeds the routing of the latest pass to each layer's controller (loads accumulate until
+    /// the controller's next update, which `updateControllers` makes once per optimizer step).
+    func observeRouting() {
+        for l in controllers.indices { controllers[l].observe(plan: model.saved[l].moe.plan) }
     }
 
     func fillBatch(_ sampler: BatchSampler, step: Int) {
@@ -109,21 +154,22 @@ extension Trainer {
         fillMTPTargets()
     }
 
-    /// Token t+2 of each window (the target of position t+1), ignored past the window's end.
+    /// Token t+2 of each window (the target of position t+1), ignored past the window's end;
+    /// over every row of the buffers (all micro-batches).
     func fillMTPTargets() {
         let t = config.train.seqLen
-        for b in 0..<config.train.batchSize {
+        for b in 0..<tokens.count / t {
             for i in 0..<t {
                 mtpTargets[b * t + i] = i + 1 < t ? targets[b * t + i + 1] : -1
             }
         }
     }
 
-    /// Feeds this step's routing to each layer's controller and copies the new biases into the model.
+    /// Steps each layer's controller (the step's routing already observed) and copies the new
+    /// biases into the model.
     func updateControllers(step: Int) -> Bool {
         var updated = false
         for l in controllers.indices {
-            controllers[l].observe(plan: model.saved[l].moe.plan)
             if controllers[l].step(step) { updated = true }
             controllers[l].bias.withUnsafeBufferPointer { b in
                 model.bias[l].ptr.update(from: b.baseAddress!, count: b.count)

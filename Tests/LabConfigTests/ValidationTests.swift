@@ -168,9 +168,18 @@ struct InvalidSetting: Sendable, CustomTestStringConvertible {
             "data.tokenizer": names(TokenizerKind.self), "controller.kind": names(ControllerKind.self),
             "controller.gain_schedule": names(GainSchedule.self),
         ])
-        // The only free-text keys left are paths.
+        // The only text keys left are paths and two small lists whose rows check their syntax.
         let freeText = LabConfig.fields.filter { $0.choices == nil && LabConfig().tomlValue(forKey: $0.path)?.kindName == "a string" }
-        #expect(freeText.map(\.path) == ["data.path", "data.cache_dir"])
+        #expect(freeText.map(\.path) == ["train.pin_checkpoints", "data.path", "data.cache_dir", "data.domain_weights"])
+        var bad = LabConfig()
+        bad.train.pinCheckpoints = "100, x"
+        bad.data.domainWeights = "c:1, latin:2"
+        do {
+            try validate(bad)
+            Issue.record("a malformed pin list and an unknown domain were accepted")
+        } catch {
+            #expect("\(error)".contains("train.pin_checkpoints") && "\(error)".contains("data.domain_weights"))
+        }
     }
 
     /// Guards against a bad choice losing its place: from a file it names the file and line,

@@ -43,6 +43,7 @@ enum BehaviourReference {
             "bench-medium": "cf6fefb437561d26",
             "bench-tiny": "2255315b81645d26",
             "corpus-kjv": "c334c5185382c6d6",
+            "corpus-mix": "bdbe355d03cbb907",
             "quickstart": "c334c5185382c6d6",
             "synthetic-arithmetic": "c334c5185382c6d6",
             "synthetic-copy": "c334c5185382c6d6",
