@@ -15,8 +15,7 @@ struct ExportNotebook: ParsableCommand {
         commandName: "notebook",
         abstract: "Write a Jupyter notebook (nbformat 4) that reads the runs with pandas and redraws the figures.",
         discussion: """
-        Writes notebooks-export/<run>.ipynb (or <a>-vs-<b>.ipynb), or into --out DIR. The notebook
-        needs pandas and matplotlib; set LONGCAT_LAB_DB to point it at another copy of the database.
+        Writes notebooks-export/<run>.ipynb (or <a>-vs-<b>.ipynb), or into --out DIR. The notebook needs pandas and matplotlib; set LONGCAT_LAB_DB to point it at another copy of the database.
         """)
 
     @Argument(help: "Run names.")

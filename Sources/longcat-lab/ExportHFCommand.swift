@@ -9,13 +9,9 @@ struct ExportHFCommand: ParsableCommand {
         commandName: "export-hf",
         abstract: "Write a run's checkpoint as a transformers LongcatFlashForCausalLM directory.",
         discussion: """
-        DIR receives config.json (model_type "longcat_flash") and a float32 model.safetensors
-        under the reference's tensor names, so that in Python
+        DIR receives config.json (model_type "longcat_flash") and a float32 model.safetensors under the reference's tensor names, so that in Python
           LongcatFlashForCausalLM.from_pretrained(DIR)
-        loads it with no code change and gives the lab's logits. Variance compensation is folded
-        into routed_scaling_factor; the MTP head is left out (it does not change the logits).
-        Settings the reference cannot express (layout = "sequential", zero experts other than
-        "identity", an MLA scale turned off) are refused.
+        loads it with no code change and gives the lab's logits. Variance compensation is folded into routed_scaling_factor; the MTP head is left out (it does not change the logits). Settings the reference cannot express (layout = "sequential", zero experts other than "identity", an MLA scale turned off) are refused.
 
         Examples:
           longcat-lab export-hf quickstart-20260101-120000 exports/qs

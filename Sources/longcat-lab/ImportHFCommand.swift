@@ -10,15 +10,11 @@ struct ImportHFCommand: ParsableCommand {
         commandName: "import-hf",
         abstract: "Read a transformers LongcatFlashForCausalLM directory into a lab checkpoint.",
         discussion: """
-        DIR holds config.json and model.safetensors, or shards listed by
-        model.safetensors.index.json. BF16 and F16 tensors are converted to float32. The
-        checkpoint gets model.safetensors and config.toml (the resolved lab config: [model] from
-        config.json, every other table from --base or the defaults), which `logits` and
-        `train --set` style work can use.
+        DIR holds config.json and model.safetensors, or shards listed by model.safetensors.index.json. BF16 and F16 tensors are converted to float32. The checkpoint gets model.safetensors and config.toml (the resolved lab config: [model] from config.json, every other table from --base or the defaults), which `logits` and `train --set` style work can use.
 
         Examples:
           longcat-lab import-hf exports/qs --out imported/qs
-          longcat-lab import-hf exports/qs --out imported/qs.safetensors --base experiments/quickstart.toml
+          longcat-lab import-hf exports/qs --out qs.safetensors --base quickstart.toml
         """)
 
     @Argument(help: "Directory with config.json and safetensors.")

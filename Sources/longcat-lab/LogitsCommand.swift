@@ -8,16 +8,10 @@ struct LogitsCommand: ParsableCommand {
         commandName: "logits",
         abstract: "Run the forward pass on a token file and write the logits (and routing) as .npy.",
         discussion: """
-        CHECKPOINT is a lab step directory, its model.safetensors, or a transformers directory
-        (config.json + safetensors). The token file holds one sequence per line, ids separated by
-        spaces, all lines of one length. Writes float32 logits [batch, time, vocab] to --out, the
-        loss (mean next-token cross-entropy, as transformers computes it with labels = input ids)
-        to the same name with .json, and with --routing-out the chosen experts as int32
-        [layers, batch*time, K], ids ascending per token, so a routing difference can be told
-        from a numerical one. In numpy: np.load("logits.npy").
+        CHECKPOINT is a lab step directory, its model.safetensors, or a transformers directory (config.json + safetensors). The token file holds one sequence per line, ids separated by spaces, all lines of one length. Writes float32 logits [batch, time, vocab] to --out, the loss (mean next-token cross-entropy, as transformers computes it with labels = input ids) to the same name with .json, and with --routing-out the chosen experts as int32 [layers, batch*time, K], ids ascending per token, so a routing difference can be told from a numerical one. In numpy: np.load("logits.npy").
 
         Example:
-          longcat-lab logits results/runs/qs-1/checkpoints/step-000300 --tokens batch.txt --routing-out routing.npy
+          longcat-lab logits CHECKPOINT --tokens batch.txt --routing-out routing.npy
         """)
 
     @Argument(help: "Checkpoint: step directory, model.safetensors, or transformers directory.")

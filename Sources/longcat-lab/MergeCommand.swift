@@ -7,10 +7,7 @@ struct MergeCommand: ParsableCommand {
         commandName: "merge",
         abstract: "Combine records databases (e.g. the per-task databases of a Slurm sweep) into one.",
         discussion: """
-        Every run of each source is copied with all its rows, in one transaction per source. A
-        run already present with the same config hash and step count is skipped (so merging a
-        file twice copies nothing the second time); one present with another config or step
-        count is copied renamed (name~2). A folder stands for the *.sqlite files inside it.
+        Every run of each source is copied with all its rows, in one transaction per source. A run already present with the same config hash and step count is skipped (so merging a file twice copies nothing the second time); one present with another config or step count is copied renamed (name~2). A folder stands for the *.sqlite files inside it.
 
         Example:
           longcat-lab merge --into results/lab.sqlite results/sweeps/controllers/db

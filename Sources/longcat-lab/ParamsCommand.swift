@@ -10,8 +10,7 @@ struct ParamsCommand: ParsableCommand {
         commandName: "params",
         abstract: "Count parameters, activated parameters per token and FLOPs per token of a model config.",
         discussion: """
-            Example: longcat-lab params --preset longcat-flash
-            reproduces the release's 560.66B total and 18.69B-31.38B activated parameters.
+            Example: longcat-lab params --preset longcat-flash reproduces the release's 560.66B total and 18.69B-31.38B activated parameters.
             """)
 
     @Argument(help: "Config TOML file (omit with --preset).")

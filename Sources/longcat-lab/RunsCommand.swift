@@ -8,9 +8,7 @@ struct RunsCommand: ParsableCommand {
         commandName: "runs",
         abstract: "List the runs of a records database: name, status, steps, last loss, eval loss, tokens/s, created.",
         discussion: """
-        A run whose process died without finishing (killed, crashed) is marked interrupted when
-        the list is made. `longcat-lab show NAME` prints one run in detail; docs/RECORDS.md
-        describes the tables for your own SQL.
+        A run whose process died without finishing (killed, crashed) is marked interrupted when the list is made. `longcat-lab show NAME` prints one run in detail; docs/RECORDS.md describes the tables for your own SQL.
         """)
 
     @OptionGroup var records: RecordsOptions

@@ -22,8 +22,7 @@ struct ControllerSubcommand: ParsableCommand {
             Examples:
               longcat-lab simulate controller --preset longcat-flash --set controller.ki=0.3
               longcat-lab simulate controller --preset longcat-flash --sweep controller.ki=0.03,0.1,0.3,1
-            Keys: controller.KEY and model.KEY as in config files, and
-            \(ControllerSimulationSettings.keys.map { "sim." + $0 }.joined(separator: ", ")).
+            Keys: controller.KEY and model.KEY as in config files, and \(ControllerSimulationSettings.keys.map { "sim." + $0 }.joined(separator: ", ")).
             """)
 
     @Option(help: "Router shape: the lab's default model, or longcat-flash (N 512, Z 256, K 12, K_e 8).")
@@ -137,14 +136,11 @@ struct OverlapSubcommand: ParsableCommand {
         commandName: "overlap",
         abstract: "Model per-layer time and non-overlapped all-to-all share, conventional vs ScMoE.",
         discussion: """
-            Fits the model's rates to the paper's per-layer decoding times, reproduces its
-            LongCat-Flash vs DeepSeek-V3 comparison, then tabulates every strategy for the
-            release (or --preset) in decoding and training, each table with its assumptions.
+            Fits the model's rates to the paper's per-layer decoding times, sets its LongCat-Flash vs DeepSeek-V3 comparison beside the paper's (only the numbers the rates were not fitted to test the model), then tabulates every strategy for the release (or --preset) in decoding and training, each table with its assumptions.
             Examples:
               longcat-lab simulate overlap
               longcat-lab simulate overlap --set decode.expert_load=lognormal:0.3 --set training.link_gbps=40
-            Keys: model.ffn_experts_per_token, and decode.KEY / training.KEY with KEY one of
-            \(OverlapSettings.keys.joined(separator: ", ")).
+            Keys: model.ffn_experts_per_token, and decode.KEY / training.KEY with KEY one of \(OverlapSettings.keys.joined(separator: ", ")).
             """)
 
     @Option(help: "Architecture: longcat-flash (the release) or deepseek-v3.")

@@ -21,7 +21,7 @@ struct SweepCommand: ParsableCommand {
           longcat-lab sweep experiments/controllers.toml --jobs 2
           longcat-lab sweep experiments/controllers.toml --set train.steps=2000
           longcat-lab sweep experiments/controllers.toml --slurm --time=2:00:00
-          longcat-lab sweep experiments/zero-experts.toml --report --baseline zero-experts-top2
+          longcat-lab sweep experiments/zero-experts.toml --report
           longcat-lab sweep experiments/controllers.toml --report --format json
         """)
 

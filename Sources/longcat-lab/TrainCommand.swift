@@ -11,12 +11,11 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         Examples:
           longcat-lab train experiments/quickstart.toml
-          longcat-lab train experiments/quickstart.toml --set train.steps=50 --set controller.kind=none
-          longcat-lab train experiments/quickstart.toml --resume            # newest run of this config
+          longcat-lab train experiments/quickstart.toml --set controller.kind=none
+          longcat-lab train experiments/quickstart.toml --resume  # newest run
           longcat-lab train experiments/quickstart.toml --name qs-1 --resume
 
-        Ctrl-C finishes the current step, writes a checkpoint and marks the run interrupted;
-        --resume continues it with results identical to an uninterrupted run.
+        Ctrl-C finishes the current step, writes a checkpoint and marks the run interrupted; --resume continues it with results identical to an uninterrupted run.
         """)
 
     @Argument(help: "Config file (TOML). Presets in experiments/ hold only what differs from the defaults.")
