@@ -16,6 +16,7 @@ func moeForward(y: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>, weights
                 saved m: MoESaved, scratch t: MoEScratch) -> Double {
     var laps = ProfileLaps()
     routerForward(u: u, weights: weights, bias: bias, shape: s, rows: r, saved: m, scratch: t)
+    if !m.routingEdits.isEmpty { m.applyRoutingEdits(bias: bias, gateScale: s.gateScale) }   // forced routing, off by default
     let plan = m.plan
     m.balanceLoss = 0
     if s.balanceAlpha > 0 {

@@ -47,6 +47,11 @@ public final class MoESaved {
     public var plan = RoutingPlan()
     /// This step's device-level balance loss (0 when off).
     public internal(set) var balanceLoss = 0.0
+    /// Forced routing (ForcedRouting.swift): edits applied to the plan between routing and the
+    /// experts on every forward pass while set; empty (the ordinary forward) by default.
+    public internal(set) var routingEdits: [TokenRoutingEdit] = []
+    /// Per edit of the last forward pass: whether it changed the token's expert set.
+    public internal(set) var routingEditsChanged: [Bool] = []
     /// Gate/up pre-activations of every FFN slot, expert-sorted. [R*K, 2F]
     let gu: FloatBuffer
     /// Telemetry: a copy of dL/dp taken by the backward while armed (allocated on first use).

@@ -164,16 +164,22 @@ public final class LongCatModel {
     /// The z-loss kernel also writes its gradient, here into a scratch (`dHidden[1]`, free
     /// during the forward pass).
     private func headForward(targets: UnsafePointer<Int32>, rows r: Int) -> (lm: Double, z: Double) {
-        let m = config.model, d = m.hiddenSize, v = m.vocabSize, w = UnsafePointer(params.ptr)
+        let m = config.model, d = m.hiddenSize, v = m.vocabSize
         let last = hidden[m.numLayers].ptr
-        rmsNormForward(out: finalNormed.ptr, rstd: finalRstd.ptr, x: last, weight: w + layout.finalNorm,
-                       rows: r, dim: d, eps: Float(m.rmsNormEps))
-        linearForward(y: logits.ptr, x: finalNormed.ptr, w: w + layout.lmHead, rows: r, inFeatures: d, outFeatures: v)
+        logitsForward(rows: r)
         let ce = crossEntropyLoss(logits: logits.ptr, targets: targets, rows: r, vocab: v)
         let z = m.hiddenZLossCoef > 0
             ? hiddenZLossForwardBackward(dz: dHidden[1].ptr, z: last, rows: r, dim: d, coef: Float(m.hiddenZLossCoef))
             : 0
         return (ce.lossSum / Double(max(ce.counted, 1)), z)
+    }
+
+    /// Final norm and LM head of the last hidden state into `logits`. [R, V]
+    func logitsForward(rows r: Int) {
+        let m = config.model, d = m.hiddenSize, v = m.vocabSize, w = UnsafePointer(params.ptr)
+        rmsNormForward(out: finalNormed.ptr, rstd: finalRstd.ptr, x: hidden[m.numLayers].ptr, weight: w + layout.finalNorm,
+                       rows: r, dim: d, eps: Float(m.rmsNormEps))
+        linearForward(y: logits.ptr, x: finalNormed.ptr, w: w + layout.lmHead, rows: r, inFeatures: d, outFeatures: v)
     }
 
     /// Backward of `headForward`: dLast = d(lm + z-loss)/d(last hidden state). [R, D]

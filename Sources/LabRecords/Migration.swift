@@ -19,7 +19,7 @@ public struct SchemaUpgrade: Sendable, Equatable {
 /// version up to `Schema.version` in one transaction, then sets the version. A new schema
 /// version adds its step here; a new nullable column of a row table needs none (see `Schema`).
 enum Migration {
-    static let steps: [Int: @Sendable (Connection) throws -> Void] = [1: v1ToV2]
+    static let steps: [Int: @Sendable (Connection) throws -> Void] = [1: v1ToV2, 2: v2ToV3]
 
     /// What each step changes, for the upgrade message.
     static let changes: [Int: String] = [
@@ -28,7 +28,14 @@ enum Migration {
             \(Schema.v1EvalTokensModule)) to the new table eval_by_label; layer_steps gained load_cv and \
             group_imbalance (NULL in the existing rows)
             """,
+        2: "new tables probe_tokens and probe_summaries (written by `longcat-lab probe`)",
     ]
+
+    /// Version 2 -> 3: the probe's tables.
+    static func v2ToV3(_ c: Connection) throws {
+        try c.execute(ProbeTokenRow.table.create)
+        try c.execute(ProbeSummaryRow.table.create)
+    }
 
     /// Version 1 -> 2: the per-label evaluation rows get their own table (`eval_by_label`).
     /// The new nullable `layer_steps` columns are added by `RecordStore.addMissingColumns`.

@@ -114,7 +114,7 @@ extension RecordStore {
             try insertRun.run()
             let newID = sqlite3_last_insert_rowid(c.handle)
             report.rowsCopied += 1
-            for table in Schema.stepTables {
+            for table in Schema.stepTables where !columns[table]!.isEmpty {   // an older source lacks newer tables
                 let list = columns[table]!.joined(separator: ", ")
                 var from = "\(Self.source).\(table) WHERE run_id = ?2"
                 if sourceVersion == 1, table == VarianceRow.table.name {

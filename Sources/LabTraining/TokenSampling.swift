@@ -97,12 +97,16 @@ extension Trainer {
         return (0..<rows).map { r in
             let target = Int(targets[r])
             guard target >= 0 else { return 0 }
-            let z = logits + r * v
-            var peak = -Float.infinity
-            for j in 0..<v { peak = max(peak, z[j]) }
-            var sum = 0.0
-            for j in 0..<v { sum += exp(Double(z[j] - peak)) }
-            return log(sum) - Double(z[target] - peak)
+            return crossEntropy(logits: logits + r * v, vocab: v, target: target)
         }
     }
+}
+
+/// Cross-entropy (nats) of one row of logits `[V]` against `target`, in double precision.
+func crossEntropy(logits z: UnsafePointer<Float>, vocab v: Int, target: Int) -> Double {
+    var peak = -Float.infinity
+    for j in 0..<v { peak = max(peak, z[j]) }
+    var sum = 0.0
+    for j in 0..<v { sum += exp(Double(z[j] - peak)) }
+    return log(sum) - Double(z[target] - peak)
 }

@@ -29,5 +29,6 @@ struct LongCatLab: ParsableCommand {
             AllocationCommand.self,
             SweepCommand.self,
             MergeCommand.self,
+            ProbeCommand.self,
         ])
 }

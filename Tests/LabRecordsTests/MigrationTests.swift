@@ -71,10 +71,10 @@ struct MigrationTests {
             let runs = try makeV1Database(path)
             let store = try RecordStore(path: path)
             let upgrade = try #require(store.upgrade)
-            #expect(upgrade.fromVersion == 1 && upgrade.toVersion == 2)
+            #expect(upgrade.fromVersion == 1 && upgrade.toVersion == Schema.version)
             #expect(upgrade.backupPath == path + ".v1-backup")
             #expect(upgrade.message.contains(path + ".v1-backup") && upgrade.message.contains("eval_by_label"))
-            #expect(try store.query("SELECT version FROM schema_version") == [[.integer(2)]])
+            #expect(try store.query("SELECT version FROM schema_version") == [[.integer(Int64(Schema.version))]])
 
             for (name, records) in runs {
                 let id = try #require(try store.runID(named: name))

@@ -6,28 +6,9 @@ import LabRecords
 import Testing
 @testable import LabTraining
 
-/// Spearman's rho the plain way: mid-ranks of each variable by sorting, then Pearson.
-func plainSpearman(_ x: [Double], _ y: [Double]) -> Double {
-    func midRanks(_ v: [Double]) -> [Double] {
-        let order = v.indices.sorted { v[$0] < v[$1] }
-        var ranks = [Double](repeating: 0, count: v.count)
-        var i = 0
-        while i < order.count {
-            var j = i
-            while j + 1 < order.count && v[order[j + 1]] == v[order[i]] { j += 1 }
-            for k in i...j { ranks[order[k]] = Double(i + j) / 2 + 1 }
-            i = j + 1
-        }
-        return ranks
-    }
-    let (rx, ry) = (midRanks(x), midRanks(y))
-    let (mx, my) = (rx.reduce(0, +) / Double(x.count), ry.reduce(0, +) / Double(y.count))
-    var sxy = 0.0, sxx = 0.0, syy = 0.0
-    for i in x.indices {
-        sxy += (rx[i] - mx) * (ry[i] - my); sxx += (rx[i] - mx) * (rx[i] - mx); syy += (ry[i] - my) * (ry[i] - my)
-    }
-    return sxy / (sxx * syy).squareRoot()
-}
+/// Spearman's rho the plain way (`spearmanRho`: mid-ranks of each variable by sorting, then
+/// Pearson), against which the contingency-table shortcut is checked.
+func plainSpearman(_ x: [Double], _ y: [Double]) -> Double { spearmanRho(x, y) }
 
 @Suite struct AllocationStatisticsTests {
     /// Guards against a tie correction or rank offset that is wrong in the table shortcut:
