@@ -83,3 +83,24 @@ extension ConfigChoice {
     /// `"a", "b", "c"`: the allowed values as TOML strings, for messages.
     static var quotedList: String { allCases.map { tomlQuoted($0.rawValue) }.joined(separator: ", ") }
 }
+
+/// `routing.mode`: how a token's K slots are split between FFN and zero experts. Every mode
+/// routes over the same softmax over N+Z (the controls differ only in which experts may win).
+public enum RoutingMode: String, ConfigChoice {
+    /// LongCat: the K best biased scores over all N+Z experts; the split adapts per token.
+    case adaptive
+    /// Exactly K_e = `controller.target_ffn_experts` FFN experts and K - K_e zero experts per
+    /// token, each the best biased scores within its kind: the same architecture, no adaptivity.
+    case fixedSplit = "fixed_split"
+    /// Exactly K FFN experts per token; the zero experts stay in the softmax (diluting the gates)
+    /// but are never chosen: separates gate dilution from the zero experts' output.
+    case noZeroSelection = "no_zero_selection"
+}
+
+/// `init.variance_compensation_scope`: which part of the MoE output gamma multiplies.
+public enum CompensationScope: String, ConfigChoice {
+    /// The whole MoE output, zero experts' identity term included (the paper; transformers).
+    case all
+    /// The FFN experts' part only; the zero-expert term keeps gate s * p.
+    case routed
+}

@@ -15,16 +15,17 @@ public struct LabConfig: Sendable, Equatable {
     public var initialization = InitConfig()   // TOML table `[init]`
     public var controller = ControllerConfig()
     public var balance = BalanceConfig()
+    public var routing = RoutingConfig()
     public init() {}
 }
 
 public extension LabConfig {
     /// Every key, in the order of the structs' fields: the order of `resolvedTOML()`.
     static let fields: [ConfigField] = modelFields + trainFields + dataFields + initFields
-        + controllerFields + balanceFields
+        + controllerFields + balanceFields + routingFields
 
     /// The TOML tables in file order.
-    static let tables = ["model", "train", "data", "init", "controller", "balance"]
+    static let tables = ["model", "train", "data", "init", "controller", "balance", "routing"]
 }
 
 extension LabConfig {

@@ -25,4 +25,10 @@ public extension LabConfig {
     var moeOutputScale: Double {
         model.routedScalingFactor * (initialization.varianceCompensation ? Double(initialization.fineGrainFactor) : 1)
     }
+
+    /// Gate scale of the zero experts: `moeOutputScale` when gamma covers the whole output
+    /// (`init.variance_compensation_scope = "all"`), s alone when it covers the FFN experts only.
+    var zeroExpertOutputScale: Double {
+        initialization.varianceCompensationScope == .all ? moeOutputScale : model.routedScalingFactor
+    }
 }

@@ -5,6 +5,7 @@ public struct InitConfig: Sendable, Equatable {
     public var embeddingStd = 1.0
     public var varianceCompensation = false
     public var fineGrainFactor = 1
+    public var varianceCompensationScope = CompensationScope.all
     public init() {}
 }
 
@@ -26,6 +27,9 @@ extension LabConfig {
                     doc: "Multiply the MoE output by gamma = m (the fine-grain factor)."),
         ConfigField("init.fine_grain_factor", \.initialization.fineGrainFactor,
                     doc: "m: how many finer experts one reference expert was split into.", .atLeast(1)),
+        ConfigField("init.variance_compensation_scope", \.initialization.varianceCompensationScope,
+                    doc: "What gamma multiplies: all (the whole MoE output, the paper) or routed (the FFN "
+                        + "experts' part only; the zero experts' term keeps gate s * p)."),
     ]
 
     static let balanceFields: [ConfigField] = [

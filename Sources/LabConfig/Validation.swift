@@ -21,6 +21,7 @@ func validationProblems(_ c: LabConfig) -> [ConfigProblem] {
     v.checkData()
     v.checkController()
     v.checkBalance()
+    v.checkRouting()
     let order = Dictionary(uniqueKeysWithValues: LabConfig.fields.enumerated().map { ($1.path, $0) })
     return v.problems.enumerated()
         .sorted { (order[$0.element.keyPath!]!, $0.offset) < (order[$1.element.keyPath!]!, $1.offset) }
@@ -98,6 +99,35 @@ private struct Validator {
                     "a divisor of model.n_routed_experts = \(n): one of \(divisors)")
         } else {
             require(groups >= 1, "balance.groups", ">= 1")
+        }
+    }
+
+    /// The controls fix the split, so it must be one a token can take: fixed_split needs an
+    /// integral K_e strictly between 0 and K, no_zero_selection needs K <= N; both need zero
+    /// experts (without them every mode is the plain top-K).
+    mutating func checkRouting() {
+        let mode = config.routing.mode
+        guard mode != .adaptive else { return }
+        let n = config.model.nRoutedExperts, z = config.model.zeroExpertNum, k = config.model.moeTopk
+        require(z >= 1, "routing.mode",
+                "\"adaptive\" while model.zero_expert_num = \(z): \"\(mode.rawValue)\" needs zero experts")
+        switch mode {
+        case .adaptive:
+            break
+        case .fixedSplit:
+            let target = config.controller.targetFfnExperts
+            require(k >= 2 && target >= 1 && target <= Double(k - 1) && target == target.rounded(),
+                    "controller.target_ffn_experts",
+                    "an integer in 1...\(k - 1) (model.moe_topk - 1) with routing.mode = \"fixed_split\": "
+                        + "every token takes exactly K_e FFN experts and K - K_e zero experts")
+        case .noZeroSelection:
+            require(k <= n, "model.moe_topk",
+                    "at most model.n_routed_experts = \(n) with routing.mode = \"no_zero_selection\": every "
+                        + "slot takes an FFN expert")
+            let target = config.controller.targetFfnExperts
+            require(target == 0 || target == Double(k), "controller.target_ffn_experts",
+                    "0 or \(k) (model.moe_topk) with routing.mode = \"no_zero_selection\": every slot takes an "
+                        + "FFN expert")
         }
     }
 }

@@ -37,6 +37,15 @@ public enum ConfigMapping {
             out.append("model.zero_expert_type = \"\(m.zeroExpertType.rawValue)\": the reference's zero experts return their "
                        + "input (\"identity\") and nothing else")
         }
+        if c.routing.mode != .adaptive {
+            out.append("routing.mode = \"\(c.routing.mode.rawValue)\": the reference always takes the top-k over all "
+                       + "n_routed_experts + zero_expert_num experts (\"adaptive\"); it has no fixed split")
+        }
+        if c.moeOutputScale != c.zeroExpertOutputScale {
+            out.append("init.variance_compensation_scope = \"routed\": the reference's routed_scaling_factor scales "
+                       + "every gate, zero experts' included, so it cannot apply gamma = "
+                       + "\(c.initialization.fineGrainFactor) to the FFN experts only")
+        }
         if !m.mlaScaleQLora {
             out.append("model.mla_scale_q_lora = false: transformers applies alpha_q = sqrt(hidden_size / q_lora_rank) "
                        + "unconditionally, so the exported model would compute different queries")
@@ -161,6 +170,8 @@ public enum ConfigMapping {
         m.hiddenZLossCoef = base.model.hiddenZLossCoef
         c.model = m
         c.initialization.varianceCompensation = false
+        c.initialization.varianceCompensationScope = .all
+        c.routing = RoutingConfig()
         if let std = h.initializerRange, std > 0 { c.initialization.std = std }
 
         let count = estimatedParameters(m)

@@ -57,7 +57,8 @@ private func routerForward(u: UnsafePointer<Float>, weights: MoEWeights, bias: U
     linearForward(y: t.logits.ptr, x: u, w: weights.w + weights.o.router, rows: r, inFeatures: s.d, outFeatures: s.experts)
     softmaxRowsForward(y: m.probs.ptr, x: t.logits.ptr, rows: r, cols: s.experts)
     route(probs: m.probs.ptr, bias: bias, tokens: r, routedExperts: s.routed, zeroExperts: s.zero,
-          topK: s.topK, gateScale: s.gateScale, into: &m.plan, threads: LabThreads.count)
+          topK: s.topK, gateScale: s.gateScale, zeroGateScale: s.zeroGateScale, fixedFfnSlots: s.fixedFfnSlots,
+          into: &m.plan, threads: LabThreads.count)
 }
 
 /// Backward of the router from `t.dprobs` [R, E] (the gates' share): adds the balance loss's
@@ -129,7 +130,7 @@ private func combineBackward(du: UnsafeMutablePointer<Float>, dprobs: UnsafeMuta
                 } else {
                     dgate = zeroExpertBackward(du: duRow, dy: dyRow, u: uRow, gate: gate[slot], shape: s)
                 }
-                dprobsP[tok * e + ex] = s.gateScale * dgate
+                dprobsP[tok * e + ex] = (ex < s.routed ? s.gateScale : s.zeroGateScale) * dgate
             }
         }
     }

@@ -18,6 +18,11 @@ import LabRouting
 public struct MoEShape: Sendable {
     public let d, routed, zero, topK, hidden: Int
     public let gateScale: Float
+    /// The zero experts' gate scale: `gateScale`, or s without gamma when compensation covers
+    /// the FFN experts only (`init.variance_compensation_scope = "routed"`).
+    public let zeroGateScale: Float
+    /// FFN experts every token takes (`routing.mode` fixed_split / no_zero_selection); nil = adaptive.
+    public let fixedFfnSlots: Int?
     public let zeroKind: ZeroExpertKind
     public let balanceAlpha: Float
     public let balanceGroups: Int
@@ -29,6 +34,8 @@ public struct MoEShape: Sendable {
         d = m.hiddenSize; routed = m.nRoutedExperts; zero = m.zeroExpertNum; topK = m.moeTopk
         hidden = m.expertFfnHiddenSize
         gateScale = Float(c.moeOutputScale)
+        zeroGateScale = Float(c.zeroExpertOutputScale)
+        fixedFfnSlots = c.fixedFfnSlots
         zeroKind = m.zeroExpertType
         balanceAlpha = Float(c.balance.alpha)
         balanceGroups = c.balance.groups

@@ -62,7 +62,7 @@ func constantExpertsBackward(du: UnsafeMutablePointer<Float>, dWeights g: Unsafe
             let (a1, a2) = constantExpertMix(u: uRow, mixWeights: wc, d: d)
             let du0 = dot(dyRow, uRow, d), dv0 = dot(dyRow, v, d)
             // out = a1 u + a2 v; dgate = <dy, out>; da_i = g <dy, (u | v)>; softmax backward.
-            dprobs[tok * s.experts + ex] = s.gateScale * (a1 * du0 + a2 * dv0)
+            dprobs[tok * s.experts + ex] = s.zeroGateScale * (a1 * du0 + a2 * dv0)
             let da0 = gv * du0, da1 = gv * dv0
             let mean = a1 * da0 + a2 * da1
             let dl0 = a1 * (da0 - mean), dl1 = a2 * (da1 - mean)

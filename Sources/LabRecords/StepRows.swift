@@ -110,7 +110,7 @@ extension LayerStepRow: StoredRow {
         Column("grad_norm_ratio", \.gradNormRatio, doc: "R_g; NULL except on telemetry steps"),
         Column("router_similarity", \.routerSimilarity, doc: "mean pairwise router-row cosine; NULL except on telemetry steps"),
         Column("load_cv", \.loadCV, doc: "coefficient of variation of the FFN experts' loads"),
-        Column("group_imbalance", \.groupImbalance, doc: "device-group imbalance; NULL until measured"),
+        Column("group_imbalance", \.groupImbalance, doc: "device-group imbalance over balance.groups (FFN experts only); NULL in older runs"),
     ])
 }
 

@@ -148,15 +148,27 @@ public struct RoutingPlan: Sendable {
 ///   - bias: `[N+Z]` expert bias (zero experts included; a vector of length N only is a bug
 ///     this pointer cannot detect: use the array overload to have lengths checked).
 ///   - gateScale: s, the routed scaling factor; it multiplies zero experts' gates too.
+///   - zeroGateScale: the zero experts' gate scale; nil = `gateScale` (gamma on the whole output).
+///   - fixedFfnSlots: nil = adaptive (the K best over all E). Otherwise K_e: every token takes
+///     the K_e best biased FFN scores and the K - K_e best biased zero scores (`routing.mode`
+///     fixed_split; K_e = K is no_zero_selection); the margin is then the smaller of the two
+///     kinds' margins.
 ///   - plan: reused storage; allocates only when a dimension changes.
 ///   - threads: workers for the per-token pass and the counting sort (static token chunks, so
 ///     the plan is identical for every thread count); 1 = serial.
-/// - Precondition: N >= 1, Z >= 0, 1 <= K <= N+Z, T >= 0; probabilities finite.
+/// - Precondition: N >= 1, Z >= 0, 1 <= K <= N+Z, T >= 0; probabilities finite; with
+///   fixedFfnSlots K_e: 1 <= K_e <= N and K - K_e <= Z.
 public func route(probs: UnsafePointer<Float>, bias: UnsafePointer<Float>, tokens T: Int,
                   routedExperts N: Int, zeroExperts Z: Int, topK K: Int, gateScale s: Float,
+                  zeroGateScale: Float? = nil, fixedFfnSlots: Int? = nil,
                   into plan: inout RoutingPlan, threads: Int = 1) {
     precondition(T >= 0 && N >= 1 && Z >= 0 && K >= 1 && K <= N + Z,
                  "route: need T >= 0, N >= 1, Z >= 0, 1 <= K <= N+Z (T=\(T) N=\(N) Z=\(Z) K=\(K))")
+    if let ke = fixedFfnSlots {
+        precondition(ke >= 1 && ke <= min(K, N) && K - ke <= Z,
+                     "route: fixed split needs 1 <= K_e <= min(K, N) and K - K_e <= Z (K_e=\(ke) K=\(K) N=\(N) Z=\(Z))")
+    }
+    let sz = zeroGateScale ?? s
     let E = N + Z
     let M = min(K + 1, E)   // keep one more than K to learn the margin
     let chunks = chunkCount(T, costPerItem: E, threads: threads)
@@ -169,19 +181,25 @@ public func route(probs: UnsafePointer<Float>, bias: UnsafePointer<Float>, token
                 let keys = out.keyScratch + c * topKScratchCount(experts: E)
                 for t in range {
                     let pt = p.base + t * E
-                    selectTopScores(probs: pt, bias: b.base, experts: E, keep: M, scratch: keys,
-                                    topKeys: topKeys, topIds: topIds)
-                    out.margin[t] = M > K
-                        ? (pt[Int(topIds[K - 1])] + b.base[Int(topIds[K - 1])])
-                          - (pt[Int(topIds[K])] + b.base[Int(topIds[K])])
-                        : .infinity
                     let ids = out.expert + t * K
-                    for j in 0..<K { ids[j] = topIds[j] }
+                    if let ke = fixedFfnSlots {
+                        out.margin[t] = selectFixedSplit(probs: pt, bias: b.base, routed: N, zero: Z, topK: K,
+                                                         ffnSlots: ke, scratch: keys, topKeys: topKeys,
+                                                         topIds: topIds, ids: ids)
+                    } else {
+                        selectTopScores(probs: pt, bias: b.base, experts: E, keep: M, scratch: keys,
+                                        topKeys: topKeys, topIds: topIds)
+                        out.margin[t] = M > K
+                            ? (pt[Int(topIds[K - 1])] + b.base[Int(topIds[K - 1])])
+                              - (pt[Int(topIds[K])] + b.base[Int(topIds[K])])
+                            : .infinity
+                        for j in 0..<K { ids[j] = topIds[j] }
+                    }
                     sortIdsAscending(ids, count: K)
                     var ffn: Int32 = 0
                     for j in 0..<K {
                         let e = Int(ids[j])
-                        out.gate[t * K + j] = s * pt[e]
+                        out.gate[t * K + j] = (e < N ? s : sz) * pt[e]
                         if e < N { ffn += 1 }
                     }
                     out.ffnCount[t] = ffn
@@ -192,13 +210,45 @@ public func route(probs: UnsafePointer<Float>, bias: UnsafePointer<Float>, token
     plan.groupSlotsByExpert(chunks: chunks)
 }
 
+/// The fixed split of one token: the `ffnSlots` best biased scores among the N FFN experts and
+/// the K - ffnSlots best among the Z zero experts, written unsorted to `ids` `[K]`. Returns the
+/// margin: the smaller of the two kinds' last-kept minus first-dropped score (+infinity when
+/// nothing competes). `topKeys`, `topIds` hold at least min(K + 1, N + Z) entries.
+@inline(__always)
+private func selectFixedSplit(probs pt: UnsafePointer<Float>, bias b: UnsafePointer<Float>, routed N: Int,
+                              zero Z: Int, topK K: Int, ffnSlots ke: Int, scratch keys: UnsafeMutablePointer<Int32>,
+                              topKeys: UnsafeMutablePointer<Int32>, topIds: UnsafeMutablePointer<Int32>,
+                              ids: UnsafeMutablePointer<Int32>) -> Float {
+    var margin = Float.infinity
+    // Kind 0: FFN experts 0..<N into slots 0..<ke; kind 1: zero experts N..<N+Z into ke..<K.
+    for kind in 0..<2 {
+        let first = kind == 0 ? 0 : N, count = kind == 0 ? N : Z, kept = kind == 0 ? ke : K - ke
+        if kept == 0 { continue }
+        let m = min(kept + 1, count)
+        selectTopScores(probs: pt + first, bias: b + first, experts: count, keep: m, scratch: keys,
+                        topKeys: topKeys, topIds: topIds)
+        if m > kept {
+            let last = first + Int(topIds[kept - 1]), next = first + Int(topIds[kept])
+            margin = min(margin, (pt[last] + b[last]) - (pt[next] + b[next]))
+        }
+        let slot0 = kind == 0 ? 0 : ke
+        for j in 0..<kept { ids[slot0 + j] = Int32(first) + topIds[j] }
+    }
+    return margin
+}
+
 /// `route` with lengths checked: `probs` must hold T*(N+Z) values and `bias` N+Z (a bias
 /// sized N while the scores have N+Z entries is a known porting bug). Throws `RoutingError`
 /// on a mismatch or a bad shape.
 public func route(probs: [Float], bias: [Float], tokens T: Int, routedExperts N: Int,
                   zeroExperts Z: Int, topK K: Int, gateScale s: Float,
+                  zeroGateScale: Float? = nil, fixedFfnSlots: Int? = nil,
                   into plan: inout RoutingPlan, threads: Int = 1) throws {
     try validateRoutingShape(routedExperts: N, zeroExperts: Z, topK: K)
+    if let ke = fixedFfnSlots, !(ke >= 1 && ke <= min(K, N) && K - ke <= Z) {
+        throw RoutingError("route: a fixed split of K_e = \(ke) FFN experts needs 1 <= K_e <= min(K, N) = "
+            + "\(min(K, N)) and K - K_e <= Z = \(Z)")
+    }
     guard bias.count == N + Z else {
         throw RoutingError("route: the bias has \(bias.count) entries but there are "
             + "N + Z = \(N) + \(Z) = \(N + Z) experts (zero experts need entries too)")
@@ -210,7 +260,8 @@ public func route(probs: [Float], bias: [Float], tokens T: Int, routedExperts N:
     probs.withUnsafeBufferPointer { p in
         bias.withUnsafeBufferPointer { b in
             route(probs: p.baseAddress!, bias: b.baseAddress!, tokens: T, routedExperts: N,
-                  zeroExperts: Z, topK: K, gateScale: s, into: &plan, threads: threads)
+                  zeroExperts: Z, topK: K, gateScale: s, zeroGateScale: zeroGateScale,
+                  fixedFfnSlots: fixedFfnSlots, into: &plan, threads: threads)
         }
     }
 }

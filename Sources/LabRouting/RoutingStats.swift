@@ -91,6 +91,35 @@ public struct RoutingStats: Sendable {
     }
 }
 
+extension RoutingStats {
+    /// Device-group imbalance of one plan (the quantity the device-level balance loss exists to
+    /// reduce): the FFN experts split into G contiguous groups of N/G (as `deviceBalanceLoss`
+    /// splits them); per sequence of `sequenceLength` consecutive tokens, the largest group's
+    /// FFN slots divided by the mean over the G groups; averaged over sequences. Zero-expert
+    /// slots are excluded (they run on no device). 1 is perfect balance, G the worst; a sequence
+    /// with no FFN slot is skipped. nil when G does not divide N, the tokens are not whole
+    /// sequences, or no sequence has an FFN slot.
+    public static func groupImbalance(plan: RoutingPlan, groups G: Int, sequenceLength L: Int) -> Double? {
+        let T = plan.tokens, K = plan.topK, N = plan.routedExperts
+        guard G >= 1, N % G == 0, L >= 1, T % L == 0 else { return nil }
+        let perGroup = N / G, expert = plan.expert
+        var load = [Int](repeating: 0, count: G)   // [G] FFN slots of the sequence per group
+        var sum = 0.0, counted = 0
+        for sequence in 0..<(T / L) {
+            for g in 0..<G { load[g] = 0 }
+            for slot in (sequence * L * K)..<((sequence + 1) * L * K) {
+                let e = Int(expert[slot])
+                if e < N { load[e / perGroup] += 1 }
+            }
+            let total = load.reduce(0, +)
+            if total == 0 { continue }
+            sum += Double(load.max()!) * Double(G) / Double(total)
+            counted += 1
+        }
+        return counted > 0 ? sum / Double(counted) : nil
+    }
+}
+
 /// Sets `a.count` to n, filling new entries with `fill`; keeps capacity when shrinking.
 @inline(__always)
 func resize<T>(_ a: inout [T], _ n: Int, _ fill: T) {

@@ -79,7 +79,10 @@ final class Recorder {
                                        ffnExpertsMean: s.ffnExpertsMean, ffnExpertsStd: s.ffnExpertsStd,
                                        maxVio: s.maxVio, routerEntropy: s.routerEntropy, balanceLoss: saved.balanceLoss,
                                        gradNormRatio: ratio, routerSimilarity: similarity,
-                                       loadCV: coefficientOfVariation(s.tokens.prefix(m.nRoutedExperts))))
+                                       loadCV: coefficientOfVariation(s.tokens.prefix(m.nRoutedExperts)),
+                                       groupImbalance: RoutingStats.groupImbalance(
+                                           plan: saved.plan, groups: config.balance.groups,
+                                           sequenceLength: config.train.seqLen)))
             let c = controllers[l]
             for e in 0..<c.experts {
                 experts.append(ExpertStepRow(step: step, layer: l, expert: e, isZero: e >= m.nRoutedExperts,

@@ -35,7 +35,7 @@ import LabConfig
     /// under its table.
     @Test func resolvedTOMLListsEveryKeyInOrder() throws {
         let document = try parseTOML(LabConfig().resolvedTOML(), file: "resolved.toml")
-        #expect(document.keys == ["model", "train", "data", "init", "controller", "balance"])
+        #expect(document.keys == ["model", "train", "data", "init", "controller", "balance", "routing"])
         var paths: [String] = []
         for (table, value) in document.entries {
             guard case .table(let t) = value else { Issue.record("\(table) is not a table"); continue }

@@ -93,6 +93,16 @@ struct InvalidSetting: Sendable, CustomTestStringConvertible {
         InvalidSetting("balance.groups", .integer(3), "a divisor of model.n_routed_experts = 16: one of 1, 2, 4, 8, 16"),
         InvalidSetting("balance.groups", .integer(0), "a divisor of model.n_routed_experts = 16"),
         InvalidSetting("balance.alpha", .float(-0.1), ">= 0"),
+        InvalidSetting("routing.mode", .string("random"), #"one of "adaptive", "fixed_split", "no_zero_selection""#),
+        InvalidSetting("init.variance_compensation_scope", .string("ffn"), #"one of "all", "routed""#),
+        InvalidSetting([("routing.mode", .string("fixed_split"))], "controller.target_ffn_experts",
+                       #"an integer in 1...3 (model.moe_topk - 1) with routing.mode = "fixed_split""#),
+        InvalidSetting([("routing.mode", .string("fixed_split")), ("controller.target_ffn_experts", .float(2.5))],
+                       "controller.target_ffn_experts", #"an integer in 1...3 (model.moe_topk - 1)"#),
+        InvalidSetting([("routing.mode", .string("no_zero_selection")), ("controller.target_ffn_experts", .float(2))],
+                       "controller.target_ffn_experts", #"0 or 4 (model.moe_topk) with routing.mode = "no_zero_selection""#),
+        InvalidSetting([("routing.mode", .string("no_zero_selection")), ("model.zero_expert_num", .integer(0))],
+                       "routing.mode", #""adaptive" while model.zero_expert_num = 0: "no_zero_selection" needs zero experts"#),
     ]
 
     @Test func defaultsAreValid() throws {
@@ -163,6 +173,8 @@ struct InvalidSetting: Sendable, CustomTestStringConvertible {
         func names<C: ConfigChoice>(_: C.Type) -> [String] { C.allCases.map(\.rawValue) }
         #expect(choices == [
             "model.zero_expert_type": names(ZeroExpertType.self), "model.layout": names(MoELayout.self),
+            "routing.mode": names(RoutingMode.self),
+            "init.variance_compensation_scope": names(CompensationScope.self),
             "train.optimizer": names(OptimizerKind.self), "train.schedule": names(TrainSchedule.self),
             "data.corpus": names(CorpusKind.self), "data.synthetic": names(SyntheticKind.self),
             "data.tokenizer": names(TokenizerKind.self), "controller.kind": names(ControllerKind.self),
@@ -190,5 +202,22 @@ struct InvalidSetting: Sendable, CustomTestStringConvertible {
         let set = configError { _ = try LabConfig.parse(text: "", file: "exp.toml", overrides: ["controller.gain_schedule=exp"]) }
         #expect(set?.description == #"controller.gain_schedule = "exp": must be one of "constant", "linear", "cosine" (from --set)"#)
         #expect(LabConfig.fields.allSatisfy { !$0.doc.isEmpty })
+    }
+
+    /// Guards against the routing controls rejecting the splits they exist for: fixed_split at
+    /// every integral K_e in 1...K-1 and no_zero_selection at K_e = K are valid.
+    @Test func routingControlsAcceptTheirSplits() throws {
+        for ke in 1...3 {
+            var c = LabConfig()
+            c.routing.mode = .fixedSplit
+            c.controller.targetFfnExperts = Double(ke)
+            try validate(c)
+            #expect(c.fixedFfnSlots == ke)
+        }
+        var c = LabConfig()
+        c.routing.mode = .noZeroSelection
+        try validate(c)
+        #expect(c.fixedFfnSlots == 4)
+        #expect(LabConfig().fixedFfnSlots == nil)
     }
 }

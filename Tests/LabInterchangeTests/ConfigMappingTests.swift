@@ -45,6 +45,31 @@ struct ConfigMappingTests {
         #expect(error?.description.contains(key) == true)
     }
 
+    /// Guards the controls transformers has no equivalent for (a fixed split, undiluted top-K,
+    /// gamma on the FFN experts only): export refuses each, naming its key; import resets them.
+    @Test(arguments: ["fixed_split", "no_zero_selection", "routed"])
+    func exportRefusesRoutingControls(control: String) throws {
+        var config = tinyExportConfig()
+        let key: String
+        if control == "routed" {
+            config.initialization.varianceCompensation = true
+            config.initialization.fineGrainFactor = 2
+            config.initialization.varianceCompensationScope = .routed
+            key = "init.variance_compensation_scope"
+        } else {
+            config.routing.mode = RoutingMode(rawValue: control)!
+            config.controller.targetFfnExperts = control == "fixed_split" ? 1 : 0
+            key = "routing.mode"
+        }
+        try validate(config)
+        #expect(ConfigMapping.exportProblems(config).count == 1)
+        let error = #expect(throws: InterchangeError.self) { try ConfigMapping.configJSON(config) }
+        #expect(error?.description.contains(key) == true)
+        let json = Data(try ConfigMapping.configJSON(tinyExportConfig()).utf8)
+        let back = try ConfigMapping.labConfig(HFConfig.decode(json, path: "c"), path: "c", base: config)
+        #expect(back.routing.mode == .adaptive && back.initialization.varianceCompensationScope == .all)
+    }
+
     /// Guards the gate scale: the reference's one routed_scaling_factor is the lab's s * gamma,
     /// and it comes back as the same gate scale.
     @Test func varianceCompensationFoldsIntoRoutedScalingFactor() throws {
