@@ -111,7 +111,7 @@ struct ProbeCommand: ParsableCommand {
                   + formatDuration(elapsed / Double(done) * Double(total - done)))
             fflush(nil)
         }
-        let byTarget = config.data.corpus == "synthetic" && config.data.tokenizer == "byte"
+        let byTarget = config.data.corpus == .synthetic && config.data.tokenizer == .byte
         let summaries = probeSummaries(rows, step: step, targetLabels: byTarget, resamples: resamples)
         try store.recordProbe(runID: runRow.id, step: step, tokens: rows, summaries: summaries)
         let seconds = Date().timeIntervalSince(started)
