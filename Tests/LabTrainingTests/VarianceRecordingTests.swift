@@ -71,7 +71,9 @@ struct VarianceRecordingTests {
     /// The paper's argument (LONGCAT.md section 6) at a small shape, over seeds: splitting
     /// experts by m = 4 shrinks the routed part of the MoE output by about m^2 without
     /// compensation and keeps it within a factor of 2 with gamma = m; the zero-expert part does
-    /// not depend on m without compensation and grows by m^2 with it.
+    /// not depend on m without compensation and grows by m^2 with it; with
+    /// `init.variance_compensation_scope = "routed"` it stays where it was without compensation
+    /// (guards against a scope that still multiplies the identity path, as `variance` shows).
     @Test func splitShrinksRoutedVarianceUnlessCompensated() throws {
         var reference = smallConfig(steps: 4)
         reference.model.expertFfnHiddenSize = 32
@@ -93,5 +95,21 @@ struct VarianceRecordingTests {
         #expect(rOn / r1 > 0.5 && rOn / r1 < 2, "routed, m = 4, on: \(rOn / r1)")
         #expect(zOff / z1 > 0.5 && zOff / z1 < 2, "zero, m = 4, off: \(zOff / z1)")
         #expect(abs(zOn / zOff - 16) < 1e-3 * 16, "zero, on / off: \(zOn / zOff)")
+
+        // Scope "routed": gamma reaches the FFN experts only, so layer 0's identity path (whose
+        // input nothing upstream of gamma changes) has exactly the uncompensated variance and its
+        // routed part the compensated one; layer 1 sees a slightly different input.
+        func layer0(_ c: LabConfig, _ statistic: String) throws -> Double {
+            let rows = try measureInitialVariance(config: c, seeds: seeds, batch: 4).summary(perLayer: true)
+            return try #require(rows.first { $0.layer == 0 && $0.module == "moe" && $0.statistic == statistic }).mean
+        }
+        var routedScope = split
+        routedScope.initialization.varianceCompensationScope = .routed
+        var off = split
+        off.initialization.varianceCompensation = false
+        let zRouted = try layer0(routedScope, "var_zero"), zOff0 = try layer0(off, "var_zero")
+        #expect(abs(zRouted / zOff0 - 1) < 1e-6, "zero, layer 0, routed scope / off: \(zRouted / zOff0)")
+        let rRouted = try layer0(routedScope, "var_routed"), rAll0 = try layer0(split, "var_routed")
+        #expect(abs(rRouted / rAll0 - 1) < 1e-6, "routed, layer 0, routed scope / all: \(rRouted / rAll0)")
     }
 }
