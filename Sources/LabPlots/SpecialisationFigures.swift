@@ -62,8 +62,8 @@ extension FigureContext {
             plot \(quoted(data.name)) using 1:2:3 with image notitle
 
             """
-        let what = "expert x \(report.labels.noun) load, layer \(layer.layer), step \(report.step) "
-            + "(I = \(short(info.nats)) nats, \(short(100 * info.share, 2))% of log \(info.labels))"
+        let what = "load by \(report.labels.noun), layer \(layer.layer), step \(report.step): "
+            + "I = \(short(info.nats)) nats, \(short(100 * info.share, 2))% of log \(info.labels)"
         return FigureSpec(name: name, title: title(what, run: run), body: body, data: [data],
                           height: max(options.height, 140 + 28 * kept.count))
     }
