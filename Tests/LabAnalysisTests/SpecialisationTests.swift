@@ -116,7 +116,10 @@ import Testing
         #expect(report.validationLoss == ["c": 1.5, "bible": 2.5])
         let layer0 = report.specialisation.layers[0]
         #expect(layer0.load.share == [[0.5, 0.5, 0, 0], [0, 0, 0, 1]])
-        #expect(abs(layer0.information.share - 1) < 1e-12) // c and bible use disjoint experts
+        // c and bible use disjoint experts: I = H(C) over the pairs (16 of c, 4 of bible), below
+        // log 2 because the labels hold unequal pair counts.
+        let h = -(0.8 * log(0.8) + 0.2 * log(0.2))
+        #expect(abs(layer0.information.nats - h) < 1e-12 && abs(layer0.information.labelEntropy - h) < 1e-12)
         #expect(abs(report.specialisation.layers[1].information.nats) < 1e-12)
         let text = report.rendered()
         #expect(text.contains("| c | 8 | 1.500 | 800 | 2.00 | 1.00 | 3.00 |"))
