@@ -18,6 +18,10 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case variance
     /// FFN experts per token by difficulty label or token class.
     case allocation
+    /// Expert x label load and expert co-activation heat maps per layer, from token samples.
+    case specialisation
+    /// Mean marginal benefit of one FFN expert more or less by allocated count and layer, from probe rows.
+    case marginalBenefit = "marginal-benefit"
 
     /// Parses a command-line name; the error lists every kind.
     public init(parsing name: String) throws {

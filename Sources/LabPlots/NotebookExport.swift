@@ -277,6 +277,82 @@ public struct NotebookExport: Sendable {
                     plt.show()
                 """#),
             .code(#"""
+                # Expert specialisation at each run's last sampled step, per layer: the mutual information
+                # I(E; C) between the chosen FFN expert E and the label C (token class, synthetic label or
+                # mix domain) over (token, chosen FFN expert) pairs, as in `longcat-lab specialisation`;
+                # the expert x label load (% of each label's FFN-expert slots, rows sum to 100); and the
+                # co-activation of experts (% of tokens that chose both; diagonal blank).
+                samples = table("token_samples")
+                labelled = samples[samples["label"].notna()] if not samples.empty else samples
+                if labelled.empty:
+                    print("no labelled token_samples recorded")
+                else:
+                    for name in RUNS:
+                        d = labelled[labelled["name"] == name]
+                        if d.empty:
+                            print(f"{name}: no labelled token samples")
+                            continue
+                        d = d[d["step"] == d["step"].max()].copy()
+                        d["chosen"] = d["experts"].fillna("").astype(str).str.split()
+                        pairs = d.explode("chosen").dropna(subset=["chosen"])
+                        pairs = pairs[pairs["chosen"] != ""].astype({"chosen": int})
+                        n_experts = int(configs[name].get("model.n_routed_experts", pairs["chosen"].max() + 1))
+                        layers = sorted(d["layer"].unique())
+                        fig, axes = plt.subplots(2, len(layers), figsize=(7 * len(layers), 10), squeeze=False)
+                        for i, layer in enumerate(layers):
+                            at = pairs[pairs["layer"] == layer]
+                            n = pd.crosstab(at["label"], at["chosen"]).reindex(columns=range(n_experts), fill_value=0)
+                            p = n.values / n.values.sum()
+                            outer = np.outer(p.sum(axis=1), p.sum(axis=0))
+                            nz = p > 0
+                            mi = float((p[nz] * np.log(p[nz] / outer[nz])).sum())
+                            share = mi / math.log(len(n.index)) if len(n.index) > 1 else float("nan")
+                            load = 100 * n.div(n.sum(axis=1), axis=0)
+                            image = axes[0, i].imshow(load.values, aspect="auto", cmap="viridis", vmin=0)
+                            fig.colorbar(image, ax=axes[0, i], label="% of the label's FFN-expert slots")
+                            axes[0, i].set_yticks(range(len(load.index)), load.index)
+                            axes[0, i].set(xlabel="routed expert",
+                                           title=f"{name}, layer {layer}: I = {mi:.3g} nats ({100 * share:.2g}% of log {len(n.index)})")
+                            co = np.zeros((n_experts, n_experts))
+                            tokens = d[d["layer"] == layer]["chosen"]
+                            for chosen in tokens:
+                                ids = sorted({int(x) for x in chosen})
+                                co[np.ix_(ids, ids)] += 1
+                            co = 100 * co / max(len(tokens), 1)
+                            np.fill_diagonal(co, np.nan)
+                            image = axes[1, i].imshow(co, origin="lower", cmap="viridis", vmin=0)
+                            fig.colorbar(image, ax=axes[1, i], label="% of tokens that chose both")
+                            axes[1, i].set(xlabel="routed expert i", ylabel="routed expert j",
+                                           title=f"{name}, layer {layer}: co-activation ({len(tokens)} tokens)")
+                        plt.tight_layout()
+                        plt.show()
+                """#),
+            .code(#"""
+                # Marginal benefit from `longcat-lab probe RUN` (table probe_tokens) at each run's last probed
+                # checkpoint: mean loss - loss(+1) (one FFN expert more) and loss(-1) - loss (its last FFN
+                # expert) by the FFN experts the router gave the token, per layer.
+                probe = table("probe_tokens")
+                if probe.empty:
+                    print("no probe_tokens recorded (run `longcat-lab probe RUN` to measure marginal benefits)")
+                else:
+                    last = probe[probe["step"] == probe.groupby("name")["step"].transform("max")].copy()
+                    last["benefit_plus"] = last["loss"] - last["loss_plus"]
+                    last["benefit_minus"] = last["loss_minus"] - last["loss"]
+                    summary = last.groupby(["name", "layer", "ffn_experts"])[["benefit_plus", "benefit_minus"]].mean()
+                    display(summary)
+                    fig, ax = plt.subplots(figsize=(9, 4.5))
+                    for (name, layer), g in summary.reset_index().groupby(["name", "layer"], sort=False):
+                        label = f"{name}, layer {layer}" if len(RUNS) > 1 else f"layer {layer}"
+                        (line,) = ax.plot(g["ffn_experts"], g["benefit_plus"], "o-", label=f"{label}: +1, loss - loss(+1)")
+                        ax.plot(g["ffn_experts"], g["benefit_minus"], "s--", color=line.get_color(),
+                                label=f"{label}: -1, loss(-1) - loss")
+                    ax.axhline(0, color="0.3", lw=0.8)
+                    ax.set(xlabel="FFN experts the router gave the token in the layer", ylabel="mean marginal benefit (nats)",
+                           title="marginal benefit of one FFN expert more or less")
+                    ax.legend(fontsize=8)
+                    plt.show()
+                """#),
+            .code(#"""
                 # Variance statistics per layer and module at each run's first recorded step.
                 variance = table("variance_stats")
                 if variance.empty:

@@ -39,6 +39,8 @@ public struct Plotter: Sendable {
         case .loss: return try c.lossFigures()
         case .variance: return try c.varianceFigures()
         case .allocation: return try [c.allocationFigure()]
+        case .specialisation: return try c.specialisationFigures()
+        case .marginalBenefit: return try [c.marginalBenefitFigure()]
         }
     }
 

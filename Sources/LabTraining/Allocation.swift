@@ -120,6 +120,13 @@ struct LabelScheme {
             names = g.labelNames
             difficulty = g.difficulty
             achievable = names.indices.map { g.analyticEntropy(label: $0) }
+        } else if data.corpus == .mix {
+            // The mix corpus labels each token with its document's domain, which has no
+            // declared difficulty (every domain ranks the same).
+            corpus = "mix" + (data.tokenizer == .byte ? "" : " (\(data.tokenizer.rawValue))")
+            names = DataConfig.mixDomains
+            difficulty = names.map { _ in 0 }
+            achievable = names.map { _ in nil }
         } else {
             corpus = (data.corpus == .text ? "text:" + URL(fileURLWithPath: data.path).lastPathComponent : data.corpus.rawValue)
                 + (data.tokenizer == .byte ? "" : " (\(data.tokenizer.rawValue))")
@@ -129,6 +136,10 @@ struct LabelScheme {
         }
     }
 }
+
+/// The label names a run with `data` records in `token_samples` and `eval_by_label`, in id
+/// order: the synthetic generator's labels, the mix corpus's domains, or token classes.
+public func recordedLabelNames(_ data: DataConfig) throws -> [String] { try LabelScheme(data).names }
 
 /// The sampled tokens of one step: label id and FFN experts per layer of each token, grouped
 /// by evaluation sequence.

@@ -10,7 +10,9 @@ import LabRecords
 /// - `one-step`: controller pid, a single recorded step (step 0) with every table filled.
 /// - `sim`: a controller-simulator run: steps without losses (NULL), expert rows every 5th
 ///   step and the last, no token or variance rows.
-/// - `bare`: steps only (no layer, expert, activated-parameter, token or variance rows).
+/// - `bare`: steps only (no layer, expert, activated-parameter, token, variance or probe rows).
+///
+/// Every run but `sim` and `bare` has probe rows (`probe_tokens`) of its last step.
 ///
 /// 2 MoE layers, 6 routed + 2 zero experts, top-4, K_e = 2; 40 steps. Values are smooth
 /// functions of step, layer and expert plus a deterministic wobble, so every figure has shape.
@@ -170,7 +172,28 @@ enum Fixture {
             }
             try store.record(record)
         }
+        if !simulation { try fillProbe(store, runID: id, step: count - 1, seed: seed) }
         try store.finishRun(id, status: .finished)
+    }
+
+    /// Probe rows of the checkpoint at `step` (what `longcat-lab probe` writes): 2 sequences x
+    /// 8 positions x every layer; a token's FFN count is its position mod 4 (+1 impossible at
+    /// K = 4, -1 at 0), the benefit of +1 shrinking with the count.
+    static func fillProbe(_ store: RecordStore, runID: Int64, step: Int, seed: Int) throws {
+        var rows: [ProbeTokenRow] = []
+        for sequence in 0..<2 {
+            for position in 0..<8 {
+                for layer in 0..<layers {
+                    let ffn = position % 4
+                    let loss = 3 + 0.2 * wobble(seed, sequence * 8 + position, layer)
+                    rows.append(ProbeTokenRow(step: step, sequence: sequence, position: position, layer: layer,
+                                              token: Int(text[position]), label: nil, targetLabel: nil, ffnExperts: ffn,
+                                              loss: loss, lossPlus: ffn < topK ? loss - 0.04 * Double(topK - ffn) : nil,
+                                              lossMinus: ffn > 0 ? loss + 0.03 * Double(topK + 1 - ffn) : nil))
+                }
+            }
+        }
+        try store.recordProbe(runID: runID, step: step, tokens: rows, summaries: [])
     }
 
     static func fillBare(_ store: RecordStore) throws {
