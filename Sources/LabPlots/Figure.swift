@@ -18,6 +18,8 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case variance
     /// FFN experts per token by difficulty label or token class.
     case allocation
+    /// Routing churn per layer between consecutive evaluations, from the routing traces.
+    case churn
 
     /// Parses a command-line name; the error lists every kind.
     public init(parsing name: String) throws {

@@ -30,5 +30,6 @@ struct LongCatLab: ParsableCommand {
             SweepCommand.self,
             MergeCommand.self,
             ProbeCommand.self,
+            ChurnCommand.self,
         ])
 }
