@@ -68,8 +68,8 @@ extension LabConfig {
                     doc: "Validation tokens whose routing (expert ids and gates per layer) and loss are recorded "
                         + "in routing_traces at every evaluation: the same tokens each time, drawn once per run "
                         + "from the evaluation batches with train.seed (one row per token and layer: 512 rows per "
-                        + "evaluation for the quickstart's 256 tokens and 2 layers); 0 = off. At most "
-                        + "eval_batches * batch_size * seq_len."),
+                        + "evaluation for the quickstart's 256 tokens and 2 layers); 0 = off. All evaluation tokens "
+                        + "when eval_batches * batch_size * seq_len are fewer.", .atLeast(0)),
         ConfigField("train.checkpoint_interval", \.train.checkpointInterval,
                     doc: "Write a checkpoint every this many steps (and at the end); 0 = only at the end.", .atLeast(0)),
         ConfigField("train.variance_interval", \.train.varianceInterval,

@@ -59,12 +59,6 @@ private struct Validator {
         require(t.tokenSampleBatches >= 0 && (t.evalBatches < 1 || t.tokenSampleBatches <= t.evalBatches),
                 "train.token_sample_batches",
                 "in 0...\(t.evalBatches) (train.eval_batches; 0 records no token samples)")
-        // Judged against the evaluation tokens only once those are valid themselves.
-        let evaluationTokens = t.evalBatches * t.batchSize * t.seqLen
-        let shapeValid = t.evalBatches >= 1 && t.batchSize >= 1 && t.seqLen >= 1
-        require(t.traceTokens >= 0 && (!shapeValid || t.traceTokens <= evaluationTokens), "train.trace_tokens",
-                "in 0...\(evaluationTokens) (train.eval_batches * train.batch_size * train.seq_len = \(t.evalBatches) * "
-                    + "\(t.batchSize) * \(t.seqLen) evaluation tokens; 0 records no routing traces)")
     }
 
     mutating func checkData() {

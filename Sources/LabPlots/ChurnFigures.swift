@@ -10,9 +10,11 @@ extension FigureContext {
                               title: title("routing churn (mean Jaccard distance of a token's FFN experts, consecutive evaluations)"),
                               ylabel: "churn", yrange: "[0:1]")
         for run in runs {
-            let points = routingChurn(RoutingTraces(try store.routingTraces(runID: run.id)))
+            let rows = try store.routingTraces(runID: run.id)
+            guard !rows.isEmpty else { throw records(run).empty("routing_traces") }
+            let points = routingChurn(RoutingTraces(rows))
             guard !points.isEmpty else {
-                throw PlotError("run '\(run.name)' has no routing traces at two evaluations (train.trace_tokens = 0, one evaluation, or recorded before schema version 4)")
+                throw PlotError("run '\(run.name)' has routing traces at one evaluation only; churn needs two (train.eval_interval below train.steps)")
             }
             for layer in Set(points.map(\.layer)).sorted() {
                 if let only = options.layer, only != layer { continue }
