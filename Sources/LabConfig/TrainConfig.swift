@@ -18,6 +18,7 @@ public struct TrainConfig: Sendable, Equatable {
     public var evalInterval = 100
     public var evalBatches = 4
     public var tokenSampleBatches = 1
+    public var traceTokens = 256
     public var checkpointInterval = 100
     public var varianceInterval = 100
     public var logInterval = 10
@@ -63,6 +64,12 @@ extension LabConfig {
                     doc: "Evaluation batches whose routing is recorded per token in token_samples (one row per "
                         + "token and layer: B*T*L rows per batch and evaluation, 4,096 for the quickstart); 0 = off. "
                         + "The first batches of each evaluation are taken; at most eval_batches."),
+        ConfigField("train.trace_tokens", \.train.traceTokens,
+                    doc: "Validation tokens whose routing (expert ids and gates per layer) and loss are recorded "
+                        + "in routing_traces at every evaluation: the same tokens each time, drawn once per run "
+                        + "from the evaluation batches with train.seed (one row per token and layer: 512 rows per "
+                        + "evaluation for the quickstart's 256 tokens and 2 layers); 0 = off. All evaluation tokens "
+                        + "when eval_batches * batch_size * seq_len are fewer.", .atLeast(0)),
         ConfigField("train.checkpoint_interval", \.train.checkpointInterval,
                     doc: "Write a checkpoint every this many steps (and at the end); 0 = only at the end.", .atLeast(0)),
         ConfigField("train.variance_interval", \.train.varianceInterval,

@@ -22,6 +22,8 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case specialisation
     /// Mean marginal benefit of one FFN expert more or less by allocated count and layer, from probe rows.
     case marginalBenefit = "marginal-benefit"
+    /// Routing churn per layer between consecutive evaluations, from the routing traces.
+    case churn
 
     /// Parses a command-line name; the error lists every kind.
     public init(parsing name: String) throws {

@@ -41,6 +41,7 @@ public struct Plotter: Sendable {
         case .allocation: return try [c.allocationFigure()]
         case .specialisation: return try c.specialisationFigures()
         case .marginalBenefit: return try [c.marginalBenefitFigure()]
+        case .churn: return try [c.churnFigure()]
         }
     }
 

@@ -19,7 +19,7 @@ public struct SchemaUpgrade: Sendable, Equatable {
 /// version up to `Schema.version` in one transaction, then sets the version. A new schema
 /// version adds its step here; a new nullable column of a row table needs none (see `Schema`).
 enum Migration {
-    static let steps: [Int: @Sendable (Connection) throws -> Void] = [1: v1ToV2, 2: v2ToV3]
+    static let steps: [Int: @Sendable (Connection) throws -> Void] = [1: v1ToV2, 2: v2ToV3, 3: v3ToV4]
 
     /// What each step changes, for the upgrade message.
     static let changes: [Int: String] = [
@@ -29,7 +29,13 @@ enum Migration {
             group_imbalance (NULL in the existing rows)
             """,
         2: "new tables probe_tokens and probe_summaries (written by `longcat-lab probe`)",
+        3: "new table routing_traces (written at each evaluation of training, train.trace_tokens)",
     ]
+
+    /// Version 3 -> 4: the routing traces' table (empty for runs recorded before it).
+    static func v3ToV4(_ c: Connection) throws {
+        try c.execute(RoutingTraceRow.table.create)
+    }
 
     /// Version 2 -> 3: the probe's tables.
     static func v2ToV3(_ c: Connection) throws {

@@ -23,6 +23,7 @@ extension RecordStore {
                 try Self.insert(record.tokenSamples, runID: record.runID, c)
                 try Self.insert(record.variance, runID: record.runID, c)
                 try Self.insert(record.evalByLabel, runID: record.runID, c)
+                try Self.insert(record.routingTraces, runID: record.runID, c)
                 var step = record.step
                 if step.recordMs == nil {
                     step.recordMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
@@ -109,6 +110,7 @@ extension RecordStore {
         try check(record.tokenSamples, "token-sample")
         try check(record.variance, "variance")
         try check(record.evalByLabel, "per-label evaluation")
+        try check(record.routingTraces, "routing-trace")
     }
 
     static func insert<Row: StoredRow>(_ rows: [Row], runID: Int64, _ c: Connection) throws {

@@ -129,12 +129,13 @@ public struct StepRecord: Sendable, Equatable {
     public var tokenSamples: [TokenSampleRow]
     public var variance: [VarianceRow]
     public var evalByLabel: [EvalLabelRow]
+    public var routingTraces: [RoutingTraceRow]
 
     public init(runID: Int64, step: StepRow, layers: [LayerStepRow] = [], experts: [ExpertStepRow] = [],
                 activatedParams: [ActivatedParamsRow] = [], tokenSamples: [TokenSampleRow] = [],
-                variance: [VarianceRow] = [], evalByLabel: [EvalLabelRow] = []) {
+                variance: [VarianceRow] = [], evalByLabel: [EvalLabelRow] = [], routingTraces: [RoutingTraceRow] = []) {
         self.runID = runID; self.step = step; self.layers = layers; self.experts = experts
         self.activatedParams = activatedParams; self.tokenSamples = tokenSamples; self.variance = variance
-        self.evalByLabel = evalByLabel
+        self.evalByLabel = evalByLabel; self.routingTraces = routingTraces
     }
 }

@@ -12,8 +12,8 @@ enum Schema {
     /// The version this build writes; an older database is upgraded, a newer one refused.
     /// Version 2: per-label evaluation losses in `eval_by_label` (version 1 kept them in
     /// `variance_stats`), `layer_steps.load_cv` and `layer_steps.group_imbalance`. Version 3:
-    /// the probe's `probe_tokens` and `probe_summaries`.
-    static let version = 3
+    /// the probe's `probe_tokens` and `probe_summaries`. Version 4: `routing_traces`.
+    static let version = 4
 
     /// SQLite's clock as ISO 8601 UTC; computed by SQLite so that finishing a run needs no
     /// date formatting in Swift.
@@ -23,16 +23,21 @@ enum Schema {
     static let rowTables: [any AnyRowTable] = [
         StepRow.table, LayerStepRow.table, ExpertStepRow.table, ActivatedParamsRow.table,
         TokenSampleRow.table, VarianceRow.table, EvalLabelRow.table, ProbeTokenRow.table, ProbeSummaryRow.table,
+        RoutingTraceRow.table,
     ]
 
     /// The row tables version 3 added (a version-2 database lacks them until upgraded).
     static let addedInV3 = [ProbeTokenRow.table.name, ProbeSummaryRow.table.name]
 
+    /// The row table version 4 added.
+    static let addedInV4 = [RoutingTraceRow.table.name]
+
     /// The tables a database of `version` holds, in the order a database is checked (runs first).
     static func tables(version: Int) -> [String] {
         if version == 1 { return tablesV1 }
         let current = ["runs", "schema_version"] + rowTables.map(\.name) + ["checkpoints"]
-        return version == 2 ? current.filter { !addedInV3.contains($0) } : current
+        let absent = (version <= 2 ? addedInV3 : []) + (version <= 3 ? addedInV4 : [])
+        return current.filter { !absent.contains($0) }
     }
 
     /// The per-run child tables, which `deleteSteps` trims and `merge` copies.

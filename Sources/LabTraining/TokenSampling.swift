@@ -18,6 +18,8 @@ struct TokenSampleBatch {
     var lossSum: [Double] = []
     var tokens: [Int] = []
     var labelNames: [String] = []
+    /// Routing trace rows of the traced tokens (RoutingTracing.swift), their `step` still 0.
+    var traces: [RoutingTraceRow] = []
 }
 
 /// The samples of the latest evaluation, waiting for the recorder of its step. The trainer
@@ -43,6 +45,7 @@ enum TokenSampling {
         pending.batch = nil
         let step = record.step.step
         record.tokenSamples += b.rows.map { var row = $0; row.step = step; return row }
+        record.routingTraces += b.traces.map { var row = $0; row.step = step; return row }
         for (id, name) in b.labelNames.enumerated() where b.tokens[id] > 0 {
             record.evalByLabel.append(EvalLabelRow(step: step, label: name, loss: b.lossSum[id] / Double(b.tokens[id]),
                                                    tokens: b.tokens[id]))
@@ -53,8 +56,9 @@ enum TokenSampling {
 extension Trainer {
     /// Called by `evaluate()` right after the forward pass of evaluation batch `index`: adds
     /// the batch's per-label losses and, for the first `train.token_sample_batches` batches,
-    /// one row per token and layer. Reads the model, never writes it, so training is the same
-    /// with sampling on or off. Does nothing when the run records nothing.
+    /// one row per token and layer, and the routing traces of the batch's traced tokens. Reads
+    /// the model, never writes it, so training is the same with sampling on or off. Does
+    /// nothing when the run records nothing.
     func sampleTokens(evaluationBatch index: Int) {
         guard options.record else { return }
         let t = config.train, m = config.model
@@ -62,7 +66,9 @@ extension Trainer {
         let sampler = BatchSampler(corpus: corpus, split: .validation, batch: t.batchSize, seqLen: t.seqLen, seed: t.seed)
         let starts = index < t.tokenSampleBatches ? sampler.evaluationWindowStarts(index: index, of: t.evalBatches) : []
         let losses = tokenLosses(rows: rows, vocab: m.vocabSize)
+        let traces = routingTraces(evaluationBatch: index, losses: losses)
         pendingSamples.update(fresh: index == 0) { batch in
+            batch.traces += traces
             let names = corpus.labelNames
             if batch.labelNames != names {
                 batch.labelNames = names

@@ -31,5 +31,6 @@ struct LongCatLab: ParsableCommand {
             MergeCommand.self,
             ProbeCommand.self,
             SpecialisationCommand.self,
+            ChurnCommand.self,
         ])
 }

@@ -58,6 +58,7 @@ struct InvalidSetting: Sendable, CustomTestStringConvertible {
         InvalidSetting("train.threads", .integer(-1), ">= 0"),
         InvalidSetting("train.token_sample_batches", .integer(5), "in 0...4 (train.eval_batches"),
         InvalidSetting("train.token_sample_batches", .integer(-1), "in 0...4"),
+        InvalidSetting("train.trace_tokens", .integer(-1), ">= 0"),
         InvalidSetting("data.tokenizer", .string("wordpiece"), #"one of "byte", "bpe""#),
         InvalidSetting("data.markov_order", .integer(5), "in 1...4"),
         InvalidSetting([("data.tokenizer", .string("bpe"))], "model.vocab_size", #"in 257...65536 with data.tokenizer = "bpe""#),

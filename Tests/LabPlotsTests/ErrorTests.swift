@@ -23,7 +23,7 @@ struct ErrorTests {
     }
 
     /// Guards against drawing an empty axis for a run that recorded no rows of the table.
-    @Test(arguments: [FigureKind.activatedParams, .ffnExperts, .bias, .zeroShare, .expertLoad, .variance, .allocation])
+    @Test(arguments: [FigureKind.activatedParams, .ffnExperts, .bias, .zeroShare, .expertLoad, .variance, .allocation, .churn])
     func emptyTableNamesTheTableAndDrawsNothing(kind: FigureKind) throws {
         let out = Fixture.outputDirectory("empty")
         let error = #expect(throws: PlotError.self) {

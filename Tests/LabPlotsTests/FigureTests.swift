@@ -44,6 +44,13 @@ struct FigureTests {
     @Test(arguments: FigureKind.allCases)
     func everyKindDrawsForAOneStepRun(kind: FigureKind) throws {
         let out = Fixture.outputDirectory(kind.rawValue + "-1")
+        if kind == .churn {   // churn compares two evaluations: one recorded step has none to draw
+            let error = #expect(throws: PlotError.self) {
+                try Plotter(store: Fixture.store()).plot(kind, runs: ["one-step"], options: PlotOptions(outputDirectory: out))
+            }
+            #expect(error?.message.contains("one evaluation only") == true, "\(error?.message ?? "")")
+            return
+        }
         let figures = try Plotter(store: Fixture.store()).plot(kind, runs: ["one-step"], options: PlotOptions(outputDirectory: out))
         for f in figures { #expect(pngSize(f.image) != nil, "\(f.image)") }
     }
@@ -91,7 +98,7 @@ struct FigureTests {
         let names = Set(figures.map(\.name))
         for expected in ["activated-params", "activated-params-steps", "ffn-experts", "bias-layer0", "bias-terms-layer0",
                          "zero-share", "expert-load-step39", "expert-load-strip-layer0", "max-vio", "loss", "throughput",
-                         "variance-step0-variance", "variance-steps-variance", "variance-step0-grad_rms", "allocation"] {
+                         "variance-step0-variance", "variance-steps-variance", "variance-step0-grad_rms", "allocation", "churn"] {
             #expect(names.contains(expected), "missing \(expected) in \(names.sorted())")
         }
     }

@@ -146,6 +146,13 @@ enum Fixture {
                                 step: step, sample: sample, position: position, layer: layer, token: token,
                                 label: labels ? (hard ? "hard" : "easy") : nil, ffnExperts: ffn,
                                 experts: Array(0..<ffn)))
+                            // The same tokens traced at every evaluation, their FFN experts drifting with the step.
+                            let traced = max(topK - zero, ffn)
+                            record.routingTraces.append(RoutingTraceRow(
+                                step: step, sequence: sample, position: position, layer: layer, token: token, ffnExperts: traced,
+                                experts: (0..<traced).map { (sample + position + step / 10 + $0) % routed }.sorted()
+                                    + (0..<(topK - traced)).map { routed + $0 },
+                                gates: [Float](repeating: 0.25, count: topK), loss: 2 - 0.01 * s + 0.1 * wobble(sample, position)))
                         }
                     }
                 }

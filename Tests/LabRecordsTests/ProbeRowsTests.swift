@@ -29,7 +29,7 @@ struct ProbeRowsTests {
     }
 
     /// Guards against a version-2 database that cannot hold probes: opening it creates the
-    /// probe tables and sets version 3, keeping its runs.
+    /// probe tables (and every later table) and sets the current version, keeping its runs.
     @Test func version2GainsTheProbeTables() throws {
         try withTempDirectory { dir in
             let path = dir + "/lab.sqlite"
@@ -38,12 +38,13 @@ struct ProbeRowsTests {
                 _ = try store.beginRun(runInfo("old"))
                 _ = try store.query("DROP TABLE probe_tokens")
                 _ = try store.query("DROP TABLE probe_summaries")
+                _ = try store.query("DROP TABLE routing_traces")
                 _ = try store.query("UPDATE schema_version SET version = 2")
                 try store.finishRun(try #require(try store.runID(named: "old")), status: .finished)
             }
             let store = try RecordStore(path: path)
             #expect(store.upgrade?.fromVersion == 2)
-            #expect(try store.query("SELECT version FROM schema_version") == [[.integer(3)]])
+            #expect(try store.query("SELECT version FROM schema_version") == [[.integer(Int64(Schema.version))]])
             let id = try #require(try store.runID(named: "old"))
             try store.recordProbe(runID: id, step: 0, tokens: [token(step: 0, sequence: 0, loss: 1)], summaries: [])
             #expect(try store.probeTokens(runID: id, step: 0).count == 1)

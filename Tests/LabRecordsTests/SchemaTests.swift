@@ -10,12 +10,12 @@ struct SchemaTests {
             let path = dir + "/nested/results/lab.sqlite"
             let store = try RecordStore(path: path)
             #expect(FileManager.default.fileExists(atPath: path))
-            #expect(try store.query("SELECT version FROM schema_version") == [[.integer(3)]])
+            #expect(try store.query("SELECT version FROM schema_version") == [[.integer(4)]])
             #expect(store.upgrade == nil)
             let tables = try store.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
                 .compactMap { $0[0].string }
             #expect(tables == ["activated_params", "checkpoints", "eval_by_label", "expert_steps", "layer_steps",
-                               "probe_summaries", "probe_tokens", "runs", "schema_version", "steps", "token_samples",
+                               "probe_summaries", "probe_tokens", "routing_traces", "runs", "schema_version", "steps", "token_samples",
                                "variance_stats"])
             func columns(_ table: String) throws -> [String] {
                 try store.query("SELECT name FROM pragma_table_info(?)", [.text(table)]).compactMap { $0[0].string }
@@ -59,7 +59,7 @@ struct SchemaTests {
             let path = dir + "/empty.sqlite"
             #expect(FileManager.default.createFile(atPath: path, contents: Data()))
             let store = try RecordStore(path: path)
-            #expect(try store.query("SELECT version FROM schema_version") == [[.integer(3)]])
+            #expect(try store.query("SELECT version FROM schema_version") == [[.integer(4)]])
         }
     }
 
@@ -68,11 +68,11 @@ struct SchemaTests {
     @Test func newerSchemaVersionIsRefused() throws {
         try withTempDirectory { dir in
             let path = dir + "/lab.sqlite"
-            _ = try RecordStore(path: path).query("UPDATE schema_version SET version = 4")
+            _ = try RecordStore(path: path).query("UPDATE schema_version SET version = 5")
             let error = try #require(throws: RecordsError.self) { try RecordStore(path: path) }
             #expect(error.kind == .newerSchema)
             #expect(error.message.hasPrefix(path + ": "))
-            #expect(error.message.contains("version 4 is newer"))
+            #expect(error.message.contains("version 5 is newer"))
         }
     }
 
