@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "LabRecordsTests", dependencies: ["LabRecords"]),
         .testTarget(name: "LabSafetensorsTests", dependencies: ["LabSafetensors"]),
         .testTarget(name: "LabTrainingTests", dependencies: ["LabTraining", "TestSupport"], swiftSettings: fast),
-        .testTarget(name: "LabAnalysisTests", dependencies: ["LabAnalysis", "LabRecords", "LabPlots", "LabSweeps", "LabTraining", "LabConfig"]),
+        .testTarget(name: "LabAnalysisTests", dependencies: ["LabAnalysis", "LabRecords", "LabPlots", "LabSweeps", "LabTraining", "LabConfig", "LabSimulation"]),
         .testTarget(name: "LabPlotsTests", dependencies: ["LabPlots", "LabRecords"]),
         .testTarget(name: "LabSimulationTests", dependencies: ["LabSimulation"], swiftSettings: fast),
         .testTarget(name: "LabSweepsTests", dependencies: ["LabSweeps", "LabConfig", "LabRecords", "longcat-lab"]),

@@ -18,6 +18,8 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case variance
     /// FFN experts per token by difficulty label or token class.
     case allocation
+    /// The bias controller's loop gain (ki x measured sensitivity) per layer over steps.
+    case loopGain = "loop-gain"
 
     /// Parses a command-line name; the error lists every kind.
     public init(parsing name: String) throws {

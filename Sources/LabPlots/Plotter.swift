@@ -39,6 +39,7 @@ public struct Plotter: Sendable {
         case .loss: return try c.lossFigures()
         case .variance: return try c.varianceFigures()
         case .allocation: return try [c.allocationFigure()]
+        case .loopGain: return try [c.loopGainFigure()]
         }
     }
 

@@ -48,6 +48,15 @@ public extension GainSchedule {
 /// integral is kept in Double; the bias used for routing is its Float rounding. The first
 /// update has no previous error, so its D term is 0 (no derivative kick).
 ///
+/// With `load_window` W > 1 the load share T_i / (K * T_all) in e_i is the mean of the last W
+/// updates' shares (a moving average; fewer while the history fills). With `loop_gain_target`
+/// g* > 0 (pid), ki is replaced by g* / s_hat once s_hat exists, where s_hat, the sensitivity
+/// -d(share_i)/d(b_i), is the exponentially averaged least-squares slope (through the origin,
+/// over the FFN experts, `sensitivityMemory` per update) of the share change since the last
+/// update on the bias change that update made, floored at `sensitivityFloor` (ki is kept while
+/// the averaged response is not positive). W = 1 and
+/// g* = 0 leave the paper's rule bit-identical.
+///
 /// **sign** (all E experts, toward uniform load): `b_i += gamma * c(t) * sign(mean - load_i)`,
 /// kept as the I term (clamped like pid's when integral_clamp > 0); `error` holds the uniform
 /// share minus the actual share, 1/E - T_i / (K * T_all).
@@ -99,6 +108,16 @@ public struct BiasController: Sendable {
         public var pendingTokens: Int
         /// Step of the last update, nil before the first.
         public var lastUpdateStep: Int?
+        /// `[W][E]` the load shares of the last W updates, oldest first (`load_window` > 1 only;
+        /// nil before the first such update). New fields are optional, so older checkpoints load.
+        @BitExact public var shareHistory: [[Double]]?
+        /// Adaptive gain (`loop_gain_target` > 0): the previous update's shares and the bias change
+        /// it made (`[E]`, nil before), and the averaged sums behind the sensitivity
+        /// s_hat = responseSum / changeSquares (nil before the first response).
+        @BitExact public var previousShares: [Double]?
+        @BitExact public var previousBiasChange: [Double]?
+        @BitExact public var responseSum: Double?
+        @BitExact public var changeSquares: Double?
 
         /// The state before the first update of `experts` experts: bias 0, nothing observed.
         public init(experts E: Int) {
@@ -108,7 +127,31 @@ public struct BiasController: Sendable {
             pendingLoads = Array(repeating: 0, count: E)
             pendingTokens = 0
             lastUpdateStep = nil
+            shareHistory = nil
+            previousShares = nil
+            previousBiasChange = nil
+            responseSum = nil
+            changeSquares = nil
         }
+    }
+
+    /// Weight of the past in the adaptive gain's averaged sums, per update.
+    public static let sensitivityMemory = 0.9
+    /// Smallest sensitivity the adaptive gain divides by (share per unit bias).
+    public static let sensitivityFloor = 0.01
+
+    /// The adaptive gain's current sensitivity estimate s_hat (nil before one exists, while the
+    /// averaged response is not positive, i.e. no restoring feedback measured yet, or when off).
+    public var sensitivityEstimate: Double? {
+        guard config.loopGainTarget > 0, let squares = state.changeSquares, squares > 0,
+              let response = state.responseSum, response > 0 else { return nil }
+        return max(response / squares, Self.sensitivityFloor)
+    }
+
+    /// The integral gain of the next update before the schedule factor: ki, or with the adaptive
+    /// gain on and an estimate made, loop_gain_target / s_hat.
+    public var integralGain: Double {
+        sensitivityEstimate.map { config.loopGainTarget / $0 } ?? config.ki
     }
 
     /// Starts with bias 0. `config` must have passed `LabConfig`'s `validate` with this N, Z, K
@@ -191,11 +234,17 @@ public struct BiasController: Sendable {
 
     private mutating func updatePID(gainFactor c: Double) {
         let N = routedExperts, K = Double(topK), tAll = Double(state.pendingTokens)
-        let kp = config.kp * c, ki = config.ki * c, kd = config.kd * c
+        let shares = config.loadWindow > 1 || config.loopGainTarget > 0 ? windowedShares() : nil
+        if config.loopGainTarget > 0, let shares { updateSensitivity(shares: shares) }
+        let kp = config.kp * c, ki = (config.loopGainTarget > 0 ? integralGain : config.ki) * c, kd = config.kd * c
         let hadPrevious = state.previousError != nil
         if !hadPrevious { state.previousError = Array(repeating: 0, count: experts) }
         let targetShare = (targetFfnExperts / K) * (1 / Double(N))
-        func rawError(_ i: Int) -> Double { targetShare - Double(state.pendingLoads[i]) / (K * tAll) }
+        func rawError(_ i: Int) -> Double {
+            if let shares { return targetShare - shares[i] }
+            return targetShare - Double(state.pendingLoads[i]) / (K * tAll)
+        }
+        let oldBias = config.loopGainTarget > 0 ? state.bias : []
         // (r - 1) * mean_j e_j, added to every FFN expert's error; 0 for the paper's rule.
         var budgetBoost = 0.0
         if config.budgetGainRatio != 1 {
@@ -215,16 +264,58 @@ public struct BiasController: Sendable {
             error[i] = Float(raw)
             state.bias[i] = Float(p + integral + d)
         }
+        if config.loopGainTarget > 0 {
+            state.previousBiasChange = (0..<experts).map { Double(state.bias[$0]) - Double(oldBias[$0]) }
+        }
+    }
+
+    /// `[E]` the load shares T_i / (K * T_all) of the pending loads, averaged with the previous
+    /// `load_window - 1` updates' (recorded in the state when the window is > 1).
+    private mutating func windowedShares() -> [Double] {
+        let K = Double(topK), tAll = Double(state.pendingTokens)
+        let current = state.pendingLoads.map { Double($0) / (K * tAll) }
+        let W = config.loadWindow
+        guard W > 1 else { return current }
+        var history = state.shareHistory ?? []
+        history.append(current)
+        if history.count > W { history.removeFirst(history.count - W) }
+        state.shareHistory = history
+        let n = Double(history.count)
+        return (0..<experts).map { e in history.reduce(0) { $0 + $1[e] } / n }
+    }
+
+    /// Folds the response of the FFN experts' shares to the last update's bias change into the
+    /// averaged sums: responseSum += sum_i -Δshare_i * Δb_i, changeSquares += sum_i Δb_i^2.
+    private mutating func updateSensitivity(shares: [Double]) {
+        defer { state.previousShares = shares }
+        guard let previous = state.previousShares, let change = state.previousBiasChange else { return }
+        var response = 0.0, squares = 0.0
+        for i in 0..<routedExperts {
+            response += -(shares[i] - previous[i]) * change[i]
+            squares += change[i] * change[i]
+        }
+        guard squares > 0 else { return }
+        let m = Self.sensitivityMemory
+        state.responseSum = m * (state.responseSum ?? 0) + (1 - m) * response
+        state.changeSquares = m * (state.changeSquares ?? 0) + (1 - m) * squares
     }
 
     private mutating func updateSign(gainFactor c: Double) {
         let E = experts, K = Double(topK), tAll = Double(state.pendingTokens)
         let total = state.pendingLoads.reduce(0, +)
         let gamma = config.gamma * c
+        let shares = config.loadWindow > 1 ? windowedShares() : nil
+        let meanShare = shares.map { $0.reduce(0, +) / Double(E) } ?? 0
         for i in 0..<E {
             let load = state.pendingLoads[i]
-            // sign(mean - load_i) with mean = total / E, compared in integers.
-            let direction: Double = total > load * E ? 1 : (total < load * E ? -1 : 0)
+            // sign(mean - load_i) with mean = total / E, compared in integers (or in the
+            // windowed shares).
+            let direction: Double
+            if let shares {
+                direction = meanShare > shares[i] ? 1 : (meanShare < shares[i] ? -1 : 0)
+            } else {
+                direction = total > load * E ? 1 : (total < load * E ? -1 : 0)
+            }
             let integral = clampIntegral(state.integral[i] + gamma * direction)
             state.integral[i] = integral
             iTerm[i] = Float(integral)
