@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "LabSafetensors"),
         // Every statistic a report prints (final window, settling, paired differences, guards,
         // load stability), read from the records.
-        .target(name: "LabAnalysis", dependencies: ["LabRecords"]),
+        .target(name: "LabAnalysis", dependencies: ["LabRecords", "LabRouting"]),
         .target(name: "LabTraining",
                 dependencies: ["LabModel", "LabData", "LabRecords", "LabAnalysis", "LabConfig", "LabRouting", "LabKernels", "LabSafetensors"],
                 swiftSettings: fast),

@@ -43,12 +43,12 @@ extension LabConfig {
                         + "experts, which sets how many FFN experts a token gets) while the per-expert differences "
                         + "(the balance part) keep the plain gains. 1 is the paper's rule exactly.", .nonNegative),
         ConfigField("controller.loop_gain_target", \.controller.loopGainTarget,
-                    doc: "pid only: adaptive integral gain. The controller estimates the sensitivity of an expert's load "
-                        + "share to its own bias online (least-squares slope of the load response on its own bias "
-                        + "changes, exponentially averaged) and sets ki = target / sensitivity (times the gain "
-                        + "schedule), so the loop gain stays at this value as the router sharpens; ki is used until "
-                        + "the first estimate. Below 1 the loop settles monotonely, 1 to 2 it rings, above 2 it is "
-                        + "unstable. 0 = off (the fixed ki).", Constraint("in [0, 2)") { $0 >= 0 && $0 < 2 }),
+                    doc: "pid only: adaptive integral gain. The controller refits the sensitivity S of an expert's load "
+                        + "share to its own bias every update from its last 64 updates (the share one step later "
+                        + "against the bias, per step centred over the FFN experts, per expert detrended) and sets "
+                        + "ki = target / S (times the gain schedule, within 10x of ki), so the loop gain ki * S stays at "
+                        + "this value as the router sharpens; ki is used until the first fit. Below 1 the loop settles "
+                        + "monotonely, 1 to 2 it rings, above 2 it is unstable. 0 = off (the fixed ki).", Constraint("in [0, 2)") { $0 >= 0 && $0 < 2 }),
         ConfigField("controller.load_window", \.controller.loadWindow,
                     doc: "Update on the load shares averaged over the last this many updates (a moving average) "
                         + "instead of the last one only; unlike update_interval the bias still moves every update. "

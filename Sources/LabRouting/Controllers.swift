@@ -50,12 +50,10 @@ public extension GainSchedule {
 ///
 /// With `load_window` W > 1 the load share T_i / (K * T_all) in e_i is the mean of the last W
 /// updates' shares (a moving average; fewer while the history fills). With `loop_gain_target`
-/// g* > 0 (pid), ki is replaced by g* / s_hat once s_hat exists, where s_hat, the sensitivity
-/// -d(share_i)/d(b_i), is the exponentially averaged least-squares slope (through the origin,
-/// over the FFN experts, `sensitivityMemory` per update) of the share change since the last
-/// update on the bias change that update made, floored at `sensitivityFloor` (ki is kept while
-/// the averaged response is not positive). W = 1 and
-/// g* = 0 leave the paper's rule bit-identical.
+/// g* > 0 (pid), ki is replaced by g* / S_hat once S_hat exists (`AdaptiveGain.swift`): S_hat,
+/// the sensitivity +d(share_i)/d(b_i), is refitted every update by `SensitivityFit` over the
+/// last `sensitivityWindow` updates' biases and instantaneous shares. W = 1 and g* = 0 leave the
+/// paper's rule bit-identical.
 ///
 /// **sign** (all E experts, toward uniform load): `b_i += gamma * c(t) * sign(mean - load_i)`,
 /// kept as the I term (clamped like pid's when integral_clamp > 0); `error` holds the uniform
@@ -111,13 +109,12 @@ public struct BiasController: Sendable {
         /// `[W][E]` the load shares of the last W updates, oldest first (`load_window` > 1 only;
         /// nil before the first such update). New fields are optional, so older checkpoints load.
         @BitExact public var shareHistory: [[Double]]?
-        /// Adaptive gain (`loop_gain_target` > 0): the previous update's shares and the bias change
-        /// it made (`[E]`, nil before), and the averaged sums behind the sensitivity
-        /// s_hat = responseSum / changeSquares (nil before the first response).
-        @BitExact public var previousShares: [Double]?
-        @BitExact public var previousBiasChange: [Double]?
-        @BitExact public var responseSum: Double?
-        @BitExact public var changeSquares: Double?
+        /// Adaptive gain (`loop_gain_target` > 0): `[U][N]` the FFN experts' instantaneous shares
+        /// of the last U < `sensitivityWindow` updates and the biases each update left, oldest
+        /// first, and the last positive fit of the sensitivity (nil before one).
+        @BitExact public var fitShares: [[Double]]?
+        @BitExact public var fitBiases: [[Double]]?
+        @BitExact public var sensitivity: Double?
 
         /// The state before the first update of `experts` experts: bias 0, nothing observed.
         public init(experts E: Int) {
@@ -128,30 +125,10 @@ public struct BiasController: Sendable {
             pendingTokens = 0
             lastUpdateStep = nil
             shareHistory = nil
-            previousShares = nil
-            previousBiasChange = nil
-            responseSum = nil
-            changeSquares = nil
+            fitShares = nil
+            fitBiases = nil
+            sensitivity = nil
         }
-    }
-
-    /// Weight of the past in the adaptive gain's averaged sums, per update.
-    public static let sensitivityMemory = 0.9
-    /// Smallest sensitivity the adaptive gain divides by (share per unit bias).
-    public static let sensitivityFloor = 0.01
-
-    /// The adaptive gain's current sensitivity estimate s_hat (nil before one exists, while the
-    /// averaged response is not positive, i.e. no restoring feedback measured yet, or when off).
-    public var sensitivityEstimate: Double? {
-        guard config.loopGainTarget > 0, let squares = state.changeSquares, squares > 0,
-              let response = state.responseSum, response > 0 else { return nil }
-        return max(response / squares, Self.sensitivityFloor)
-    }
-
-    /// The integral gain of the next update before the schedule factor: ki, or with the adaptive
-    /// gain on and an estimate made, loop_gain_target / s_hat.
-    public var integralGain: Double {
-        sensitivityEstimate.map { config.loopGainTarget / $0 } ?? config.ki
     }
 
     /// Starts with bias 0. `config` must have passed `LabConfig`'s `validate` with this N, Z, K
@@ -234,8 +211,9 @@ public struct BiasController: Sendable {
 
     private mutating func updatePID(gainFactor c: Double) {
         let N = routedExperts, K = Double(topK), tAll = Double(state.pendingTokens)
-        let shares = config.loadWindow > 1 || config.loopGainTarget > 0 ? windowedShares() : nil
-        if config.loopGainTarget > 0, let shares { updateSensitivity(shares: shares) }
+        let shares = config.loadWindow > 1 ? windowedShares() : nil
+        let instant = config.loopGainTarget > 0 ? (0..<N).map { Double(state.pendingLoads[$0]) / (K * tAll) } : nil
+        if let instant { Self.refitSensitivity(&state, shares: instant) }
         let kp = config.kp * c, ki = (config.loopGainTarget > 0 ? integralGain : config.ki) * c, kd = config.kd * c
         let hadPrevious = state.previousError != nil
         if !hadPrevious { state.previousError = Array(repeating: 0, count: experts) }
@@ -244,7 +222,6 @@ public struct BiasController: Sendable {
             if let shares { return targetShare - shares[i] }
             return targetShare - Double(state.pendingLoads[i]) / (K * tAll)
         }
-        let oldBias = config.loopGainTarget > 0 ? state.bias : []
         // (r - 1) * mean_j e_j, added to every FFN expert's error; 0 for the paper's rule.
         var budgetBoost = 0.0
         if config.budgetGainRatio != 1 {
@@ -264,9 +241,7 @@ public struct BiasController: Sendable {
             error[i] = Float(raw)
             state.bias[i] = Float(p + integral + d)
         }
-        if config.loopGainTarget > 0 {
-            state.previousBiasChange = (0..<experts).map { Double(state.bias[$0]) - Double(oldBias[$0]) }
-        }
+        if let instant { Self.rememberForFit(&state, shares: instant) }
     }
 
     /// `[E]` the load shares T_i / (K * T_all) of the pending loads, averaged with the previous
@@ -282,22 +257,6 @@ public struct BiasController: Sendable {
         state.shareHistory = history
         let n = Double(history.count)
         return (0..<experts).map { e in history.reduce(0) { $0 + $1[e] } / n }
-    }
-
-    /// Folds the response of the FFN experts' shares to the last update's bias change into the
-    /// averaged sums: responseSum += sum_i -Δshare_i * Δb_i, changeSquares += sum_i Δb_i^2.
-    private mutating func updateSensitivity(shares: [Double]) {
-        defer { state.previousShares = shares }
-        guard let previous = state.previousShares, let change = state.previousBiasChange else { return }
-        var response = 0.0, squares = 0.0
-        for i in 0..<routedExperts {
-            response += -(shares[i] - previous[i]) * change[i]
-            squares += change[i] * change[i]
-        }
-        guard squares > 0 else { return }
-        let m = Self.sensitivityMemory
-        state.responseSum = m * (state.responseSum ?? 0) + (1 - m) * response
-        state.changeSquares = m * (state.changeSquares ?? 0) + (1 - m) * squares
     }
 
     private mutating func updateSign(gainFactor c: Double) {

@@ -2,7 +2,6 @@ import Foundation
 import LabAnalysis
 import LabConfig
 import LabRecords
-import LabRouting
 
 /// What `longcat-lab show RUN` prints: a run's config, final losses, how closely each layer's
 /// mean number of FFN experts per token held K_e over the final window (`FinalWindow.standard`,
@@ -55,11 +54,11 @@ public struct RunReport: Sendable {
     /// Recording time over step time, summed over the run (`record_ms / step_ms`).
     public var recordShare: Double?
     public var checkpoints: [CheckpointRow] = []
-    /// Per layer, the loop-gain estimate over the last `loopGainWindow` consecutive steps with
-    /// expert rows (`LoopGain`); empty when none were recorded step by step.
+    /// Per layer, the loop-gain estimate over the last `loopGainWindow` steps when they have
+    /// expert rows on consecutive steps (`LoopGain`); empty otherwise.
     public var loopGain: [(layer: Int, estimate: LoopGain)] = []
     /// Steps per loop-gain window.
-    public static let loopGainWindow = 100
+    public static let loopGainWindow = 200
 
     /// K_e of the run's config.
     public var targetFfnExperts: Double? { config?.effectiveTargetFfnExperts }
@@ -97,8 +96,7 @@ public struct RunReport: Sendable {
             r.recordShare = recordMs / stepMs
         }
         r.checkpoints = try store.checkpoints(runID: run.id)
-        let gain = r.config.flatMap(loopIntegralGain)
-        r.loopGain = try LoopGain.windows(store, runID: run.id, windowSteps: loopGainWindow, gain: { t in gain?(t) })
+        r.loopGain = try LoopGain.windows(store, runID: run.id, windowSteps: loopGainWindow, lastOnly: true)
             .sorted { $0.key < $1.key }.compactMap { layer, windows in windows.last.map { (layer, $0) } }
         return r
     }
@@ -155,13 +153,4 @@ private func nameDistance(_ a: String, _ b: String) -> Int {
         swap(&previous, &current)
     }
     return previous[b.count]
-}
-
-/// The pid controller's integral gain at step t with its schedule factor (ki * c(t)), for the
-/// loop gain; nil when the controller is not a fixed-gain pid (the adaptive gain is not recorded).
-func loopIntegralGain(_ config: LabConfig) -> ((Int) -> Double)? {
-    let c = config.controller
-    guard c.kind == .pid, c.loopGainTarget == 0 else { return nil }
-    let steps = config.train.steps
-    return { t in c.ki * c.gainSchedule.factor(step: t, totalSteps: steps, finalRatio: c.gainFinalRatio) }
 }

@@ -106,9 +106,10 @@ extension RunReport {
     /// Per layer, the loop gain over the last window of consecutive expert rows.
     private func loopGainLines() -> [String] {
         guard !loopGain.isEmpty else { return [] }
-        var out = ["loop gain of the bias controller (sensitivity s = -d(load share)/d(own bias) from its bias changes, "
-                   + "g = ki * c(t) * s; monotone below 1, oscillating 1-2, unstable above 2):"]
-        let header = ["layer", "steps", "sensitivity", "+- se", "ki eff", "loop gain", "regime"]
+        var out = ["loop gain of the bias controller over the last \(Self.loopGainWindow) steps (balance mode: S = "
+                   + "d(load share)/d(own bias) fitted on the share one step after the bias, k = the gain read off "
+                   + "the bias changes, g = k * S; monotone below 1, ringing 1-2, unstable above 2):"]
+        let header = ["layer", "steps", "sensitivity S", "+- se", "gain k", "loop gain g", "regime"]
         let rows = loopGain.map { layer, g -> [String] in
             [String(layer), "\(g.firstStep)-\(g.lastStep)", fixed(g.sensitivity, 2), fixed(g.standardError, 2),
              fixed(g.effectiveGain, 4), fixed(g.loopGain, 2), g.loopGain == nil ? "-" : g.regime.rawValue]

@@ -47,21 +47,27 @@ private func feed(_ controller: inout BiasController, _ loads: [Int], step t: In
         #expect(abs(Double(windowed.bias[0]) + 0.1 * 0.15) < 1e-6)   // the first update, held
     }
 
-    /// Guards against an adaptive gain that does not track the plant (a wrong sign, a missing
-    /// average, the bias change taken from the wrong update): on a static linear plant whose
-    /// sensitivity grows tenfold, the loop gain ki * s stays within 20% of the target after a
-    /// warm-up, while a fixed ki lets it grow tenfold.
+    /// Guards against an adaptive gain that does not track the plant (a wrong sign, a fit
+    /// confounded by the feedback, the bias taken from the wrong update): on a linear plant
+    /// share_i = 1/N + noise + S(t) * (b_i - mean b) whose sensitivity S grows tenfold, the loop
+    /// gain ki * S stays within 10% of the target on average and 30% at every update once the fit
+    /// window is full (the fit lags a sensitivity that grows 28% per window), while a fixed
+    /// ki lets it grow tenfold.
     @Test func adaptiveGainHoldsTheLoopGain() throws {
-        let N = 8, steps = 400, tokens = 1_000_000, target = 0.5
+        let N = 8, steps = 600, tokens = 1_000_000, target = 0.5
         var adaptive = try pid(experts: N, ki: 0.01, loopGain: target, steps: steps)
         var fixed = try pid(experts: N, ki: 0.01, steps: steps)
         func sensitivity(_ t: Int) -> Double { 5 * pow(10, Double(t) / Double(steps)) }   // 5 -> 50
+        var random: UInt64 = 12345
+        func noise() -> Double {
+            random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Double(random >> 11) / Double(1 << 52) - 1   // [-1, 1)
+        }
         func loads(_ c: BiasController, _ t: Int) -> [Int] {
             let b = c.bias.map(Double.init), mb = b.reduce(0, +) / Double(N)
+            let d = (0..<N).map { _ in 0.01 * noise() }, md = d.reduce(0, +) / Double(N)
             return (0..<N).map { i in
-                // a disturbance that sums to 0 over the experts, moving slowly
-                let d = 0.02 * sin(0.05 * Double(t) + 2 * Double.pi * Double(i) / Double(N))
-                let share = 1 / Double(N) + d - sensitivity(t) * (b[i] - mb)
+                let share = 1 / Double(N) + d[i] - md + sensitivity(t) * (b[i] - mb)
                 return Int((share * Double(tokens)).rounded())
             }
         }
@@ -69,11 +75,14 @@ private func feed(_ controller: inout BiasController, _ loads: [Int], step t: In
         for t in 0..<steps {
             feed(&adaptive, loads(adaptive, t), step: t)
             feed(&fixed, loads(fixed, t), step: t)
-            if t >= 100 { ratios.append(adaptive.integralGain * sensitivity(t) / target) }
+            if t >= 2 * BiasController.sensitivityWindow { ratios.append(adaptive.integralGain * sensitivity(t) / target) }
         }
         #expect(adaptive.sensitivityEstimate != nil)
-        #expect(ratios.allSatisfy { abs($0 - 1) < 0.2 }, "loop gain / target from step 100: \(ratios.min()!)...\(ratios.max()!)")
-        #expect(fixed.integralGain * sensitivity(steps - 1) > 4 * fixed.integralGain * sensitivity(100))
+        let mean = ratios.reduce(0, +) / Double(ratios.count)
+        print("adaptive gain on a linear plant: loop gain / target mean \(mean), \(ratios.min()!)...\(ratios.max()!)")
+        #expect(abs(mean - 1) < 0.1, "mean loop gain / target \(mean)")
+        #expect(ratios.allSatisfy { abs($0 - 1) < 0.3 }, "loop gain / target: \(ratios.min()!)...\(ratios.max()!)")
+        #expect(fixed.integralGain * sensitivity(steps - 1) > 4 * fixed.integralGain * sensitivity(200))
     }
 
     /// Guards against new options that change the paper's rule: the defaults keep every state
@@ -81,6 +90,6 @@ private func feed(_ controller: inout BiasController, _ loads: [Int], step t: In
     @Test func defaultsLeaveTheNewStateEmpty() throws {
         var c = try pid(experts: 4, ki: 0.1)
         for t in 0..<5 { feed(&c, [40, 30, 20, 10], step: t) }
-        #expect(c.state.shareHistory == nil && c.state.previousShares == nil && c.state.responseSum == nil)
+        #expect(c.state.shareHistory == nil && c.state.fitShares == nil && c.state.fitBiases == nil && c.state.sensitivity == nil)
     }
 }

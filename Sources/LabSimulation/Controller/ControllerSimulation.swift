@@ -210,7 +210,8 @@ public struct ControllerSimulation {
     /// The true sensitivity of an FFN expert's load share to its own bias after the last step,
     /// by perturbing the router it has: for each FFN expert i, the last step's tokens are routed
     /// again with b_i +- delta (the other biases as the controller left them) and
-    /// -(share_i(b_i + delta) - share_i(b_i - delta)) / (2 delta) is averaged over i; share is
+    /// (share_i(b_i + delta) - share_i(b_i - delta)) / (2 delta) is averaged over i (positive:
+    /// raising an expert's bias raises its load); share is
     /// slots / (B * K) as the controller's error uses. Requires a finished `run`.
     public func ownBiasSensitivity(layer l: Int, delta: Double) -> Double {
         guard let tokens = finalTokens, l < finalLayers.count else { preconditionFailure("ownBiasSensitivity: run first") }
@@ -236,7 +237,7 @@ public struct ControllerSimulation {
         for i in 0..<N {
             var up = c.bias, down = c.bias
             up[i] += Float(delta); down[i] -= Float(delta)
-            sum += -(share(i, bias: up) - share(i, bias: down)) / (2 * delta)
+            sum += (share(i, bias: up) - share(i, bias: down)) / (2 * delta)
         }
         return sum / Double(N)
     }
