@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "LabSafetensors"),
         // Every statistic a report prints (final window, settling, paired differences, guards,
         // load stability), read from the records.
-        .target(name: "LabAnalysis", dependencies: ["LabRecords"]),
+        .target(name: "LabAnalysis", dependencies: ["LabRecords", "LabRouting"]),
         .target(name: "LabTraining",
                 dependencies: ["LabModel", "LabData", "LabRecords", "LabAnalysis", "LabConfig", "LabRouting", "LabKernels", "LabSafetensors"],
                 swiftSettings: fast),
@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "LabRecordsTests", dependencies: ["LabRecords"]),
         .testTarget(name: "LabSafetensorsTests", dependencies: ["LabSafetensors"]),
         .testTarget(name: "LabTrainingTests", dependencies: ["LabTraining", "TestSupport"], swiftSettings: fast),
-        .testTarget(name: "LabAnalysisTests", dependencies: ["LabAnalysis", "LabRecords", "LabPlots", "LabSweeps", "LabTraining", "LabConfig"]),
+        .testTarget(name: "LabAnalysisTests", dependencies: ["LabAnalysis", "LabRecords", "LabPlots", "LabSweeps", "LabTraining", "LabConfig", "LabSimulation"]),
         .testTarget(name: "LabPlotsTests", dependencies: ["LabPlots", "LabRecords"]),
         .testTarget(name: "LabSimulationTests", dependencies: ["LabSimulation"], swiftSettings: fast),
         .testTarget(name: "LabSweepsTests", dependencies: ["LabSweeps", "LabConfig", "LabRecords", "longcat-lab"]),

@@ -12,6 +12,8 @@ public struct ControllerConfig: Sendable, Equatable {
     public var updateInterval = 1
     public var integralClamp = 0.0
     public var budgetGainRatio = 1.0
+    public var loopGainTarget = 0.0
+    public var loadWindow = 1
     public init() {}
 }
 
@@ -40,5 +42,16 @@ extension LabConfig {
                     doc: "pid only: multiplies the gains on the budget part of the error (its mean over the FFN "
                         + "experts, which sets how many FFN experts a token gets) while the per-expert differences "
                         + "(the balance part) keep the plain gains. 1 is the paper's rule exactly.", .nonNegative),
+        ConfigField("controller.loop_gain_target", \.controller.loopGainTarget,
+                    doc: "pid only: adaptive integral gain. The controller refits the sensitivity S of an expert's load "
+                        + "share to its own bias every update from its last 64 updates (the share one step later "
+                        + "against the bias, per step centred over the FFN experts, per expert detrended) and sets "
+                        + "ki = target / S (times the gain schedule, within 10x of ki), so the loop gain ki * S stays at "
+                        + "this value as the router sharpens; ki is used until the first fit. Below 1 the loop settles "
+                        + "monotonely, 1 to 2 it rings, above 2 it is unstable. 0 = off (the fixed ki).", Constraint("in [0, 2)") { $0 >= 0 && $0 < 2 }),
+        ConfigField("controller.load_window", \.controller.loadWindow,
+                    doc: "Update on the load shares averaged over the last this many updates (a moving average) "
+                        + "instead of the last one only; unlike update_interval the bias still moves every update. "
+                        + "1 = off.", .atLeast(1)),
     ]
 }

@@ -24,6 +24,8 @@ public enum FigureKind: String, CaseIterable, Sendable {
     case marginalBenefit = "marginal-benefit"
     /// Routing churn per layer between consecutive evaluations, from the routing traces.
     case churn
+    /// The bias controller's loop gain (ki x measured sensitivity) per layer over steps.
+    case loopGain = "loop-gain"
 
     /// Parses a command-line name; the error lists every kind.
     public init(parsing name: String) throws {

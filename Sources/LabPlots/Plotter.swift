@@ -42,6 +42,7 @@ public struct Plotter: Sendable {
         case .specialisation: return try c.specialisationFigures()
         case .marginalBenefit: return try [c.marginalBenefitFigure()]
         case .churn: return try [c.churnFigure()]
+        case .loopGain: return try [c.loopGainFigure()]
         }
     }
 

@@ -48,6 +48,13 @@ public extension GainSchedule {
 /// integral is kept in Double; the bias used for routing is its Float rounding. The first
 /// update has no previous error, so its D term is 0 (no derivative kick).
 ///
+/// With `load_window` W > 1 the load share T_i / (K * T_all) in e_i is the mean of the last W
+/// updates' shares (a moving average; fewer while the history fills). With `loop_gain_target`
+/// g* > 0 (pid), ki is replaced by g* / S_hat once S_hat exists (`AdaptiveGain.swift`): S_hat,
+/// the sensitivity +d(share_i)/d(b_i), is refitted every update by `SensitivityFit` over the
+/// last `sensitivityWindow` updates' biases and instantaneous shares. W = 1 and g* = 0 leave the
+/// paper's rule bit-identical.
+///
 /// **sign** (all E experts, toward uniform load): `b_i += gamma * c(t) * sign(mean - load_i)`,
 /// kept as the I term (clamped like pid's when integral_clamp > 0); `error` holds the uniform
 /// share minus the actual share, 1/E - T_i / (K * T_all).
@@ -99,6 +106,15 @@ public struct BiasController: Sendable {
         public var pendingTokens: Int
         /// Step of the last update, nil before the first.
         public var lastUpdateStep: Int?
+        /// `[W][E]` the load shares of the last W updates, oldest first (`load_window` > 1 only;
+        /// nil before the first such update). New fields are optional, so older checkpoints load.
+        @BitExact public var shareHistory: [[Double]]?
+        /// Adaptive gain (`loop_gain_target` > 0): `[U][N]` the FFN experts' instantaneous shares
+        /// of the last U < `sensitivityWindow` updates and the biases each update left, oldest
+        /// first, and the last positive fit of the sensitivity (nil before one).
+        @BitExact public var fitShares: [[Double]]?
+        @BitExact public var fitBiases: [[Double]]?
+        @BitExact public var sensitivity: Double?
 
         /// The state before the first update of `experts` experts: bias 0, nothing observed.
         public init(experts E: Int) {
@@ -108,6 +124,10 @@ public struct BiasController: Sendable {
             pendingLoads = Array(repeating: 0, count: E)
             pendingTokens = 0
             lastUpdateStep = nil
+            shareHistory = nil
+            fitShares = nil
+            fitBiases = nil
+            sensitivity = nil
         }
     }
 
@@ -191,11 +211,17 @@ public struct BiasController: Sendable {
 
     private mutating func updatePID(gainFactor c: Double) {
         let N = routedExperts, K = Double(topK), tAll = Double(state.pendingTokens)
-        let kp = config.kp * c, ki = config.ki * c, kd = config.kd * c
+        let shares = config.loadWindow > 1 ? windowedShares() : nil
+        let instant = config.loopGainTarget > 0 ? (0..<N).map { Double(state.pendingLoads[$0]) / (K * tAll) } : nil
+        if let instant { Self.refitSensitivity(&state, shares: instant) }
+        let kp = config.kp * c, ki = (config.loopGainTarget > 0 ? integralGain : config.ki) * c, kd = config.kd * c
         let hadPrevious = state.previousError != nil
         if !hadPrevious { state.previousError = Array(repeating: 0, count: experts) }
         let targetShare = (targetFfnExperts / K) * (1 / Double(N))
-        func rawError(_ i: Int) -> Double { targetShare - Double(state.pendingLoads[i]) / (K * tAll) }
+        func rawError(_ i: Int) -> Double {
+            if let shares { return targetShare - shares[i] }
+            return targetShare - Double(state.pendingLoads[i]) / (K * tAll)
+        }
         // (r - 1) * mean_j e_j, added to every FFN expert's error; 0 for the paper's rule.
         var budgetBoost = 0.0
         if config.budgetGainRatio != 1 {
@@ -215,16 +241,40 @@ public struct BiasController: Sendable {
             error[i] = Float(raw)
             state.bias[i] = Float(p + integral + d)
         }
+        if let instant { Self.rememberForFit(&state, shares: instant) }
+    }
+
+    /// `[E]` the load shares T_i / (K * T_all) of the pending loads, averaged with the previous
+    /// `load_window - 1` updates' (recorded in the state when the window is > 1).
+    private mutating func windowedShares() -> [Double] {
+        let K = Double(topK), tAll = Double(state.pendingTokens)
+        let current = state.pendingLoads.map { Double($0) / (K * tAll) }
+        let W = config.loadWindow
+        guard W > 1 else { return current }
+        var history = state.shareHistory ?? []
+        history.append(current)
+        if history.count > W { history.removeFirst(history.count - W) }
+        state.shareHistory = history
+        let n = Double(history.count)
+        return (0..<experts).map { e in history.reduce(0) { $0 + $1[e] } / n }
     }
 
     private mutating func updateSign(gainFactor c: Double) {
         let E = experts, K = Double(topK), tAll = Double(state.pendingTokens)
         let total = state.pendingLoads.reduce(0, +)
         let gamma = config.gamma * c
+        let shares = config.loadWindow > 1 ? windowedShares() : nil
+        let meanShare = shares.map { $0.reduce(0, +) / Double(E) } ?? 0
         for i in 0..<E {
             let load = state.pendingLoads[i]
-            // sign(mean - load_i) with mean = total / E, compared in integers.
-            let direction: Double = total > load * E ? 1 : (total < load * E ? -1 : 0)
+            // sign(mean - load_i) with mean = total / E, compared in integers (or in the
+            // windowed shares).
+            let direction: Double
+            if let shares {
+                direction = meanShare > shares[i] ? 1 : (meanShare < shares[i] ? -1 : 0)
+            } else {
+                direction = total > load * E ? 1 : (total < load * E ? -1 : 0)
+            }
             let integral = clampIntegral(state.integral[i] + gamma * direction)
             state.integral[i] = integral
             iTerm[i] = Float(integral)

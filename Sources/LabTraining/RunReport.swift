@@ -54,6 +54,11 @@ public struct RunReport: Sendable {
     /// Recording time over step time, summed over the run (`record_ms / step_ms`).
     public var recordShare: Double?
     public var checkpoints: [CheckpointRow] = []
+    /// Per layer, the loop-gain estimate over the last `loopGainWindow` steps when they have
+    /// expert rows on consecutive steps (`LoopGain`); empty otherwise.
+    public var loopGain: [(layer: Int, estimate: LoopGain)] = []
+    /// Steps per loop-gain window.
+    public static let loopGainWindow = 200
 
     /// K_e of the run's config.
     public var targetFfnExperts: Double? { config?.effectiveTargetFfnExperts }
@@ -91,6 +96,8 @@ public struct RunReport: Sendable {
             r.recordShare = recordMs / stepMs
         }
         r.checkpoints = try store.checkpoints(runID: run.id)
+        r.loopGain = try LoopGain.windows(store, runID: run.id, windowSteps: loopGainWindow, lastOnly: true)
+            .sorted { $0.key < $1.key }.compactMap { layer, windows in windows.last.map { (layer, $0) } }
         return r
     }
 

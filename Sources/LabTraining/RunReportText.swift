@@ -82,6 +82,7 @@ extension RunReport {
         out.append(contentsOf: textTable(header: header, rows: rows, rightAligned: Array(1..<header.count))
             .split(separator: "\n").map { "  " + $0 })
         out.append(contentsOf: stabilityLines(a, target: target))
+        out.append(contentsOf: loopGainLines())
         return out
     }
 
@@ -96,6 +97,22 @@ extension RunReport {
             let budget = target.map { signedPercent((l.ffnExperts - $0) / $0) } ?? "-"
             return [String(l.layer), budget, fixed(s.stepMaxVio, 3), fixed(s.windowMaxVio, 3), fixed(s.stepCV, 3),
                     fixed(s.lag1Autocorrelation, 2), s.period.map(String.init) ?? "-", s.oscillating ? "oscillating" : ""]
+        }
+        out.append(contentsOf: textTable(header: header, rows: rows, rightAligned: Array(1..<header.count - 1))
+            .split(separator: "\n").map { "  " + $0 })
+        return out
+    }
+
+    /// Per layer, the loop gain over the last window of consecutive expert rows.
+    private func loopGainLines() -> [String] {
+        guard !loopGain.isEmpty else { return [] }
+        var out = ["loop gain of the bias controller over the last \(Self.loopGainWindow) steps (balance mode: S = "
+                   + "d(load share)/d(own bias) fitted on the share one step after the bias, k = the gain read off "
+                   + "the bias changes, g = k * S; monotone below 1, ringing 1-2, unstable above 2):"]
+        let header = ["layer", "steps", "sensitivity S", "+- se", "gain k", "loop gain g", "regime"]
+        let rows = loopGain.map { layer, g -> [String] in
+            [String(layer), "\(g.firstStep)-\(g.lastStep)", fixed(g.sensitivity, 2), fixed(g.standardError, 2),
+             fixed(g.effectiveGain, 4), fixed(g.loopGain, 2), g.loopGain == nil ? "-" : g.regime.rawValue]
         }
         out.append(contentsOf: textTable(header: header, rows: rows, rightAligned: Array(1..<header.count - 1))
             .split(separator: "\n").map { "  " + $0 })

@@ -16,6 +16,10 @@ import LabRouting
         s.pendingLoads = [0, 1, Int.max, Int.min, 7, 3]
         s.pendingTokens = 123_456_789
         s.lastUpdateStep = 41
+        s.shareHistory = [[-0.0, .leastNonzeroMagnitude], [(0.1 as Double).nextUp, -1e300]]
+        s.fitShares = [[0.25, Double.leastNormalMagnitude / 3]]
+        s.fitBiases = [[-0.0, 1e-7]]
+        s.sensitivity = (0.1 as Double).nextDown
         return s
     }
 
@@ -35,6 +39,9 @@ import LabRouting
             case let x as [Float]: out[label] = x.map { String($0.bitPattern) }.joined(separator: ",")
             case let x as [Double]: out[label] = x.map { String($0.bitPattern) }.joined(separator: ",")
             case let x as [Double]?: out[label] = x.map { $0.map { String($0.bitPattern) }.joined(separator: ",") } ?? "nil"
+            case let x as [[Double]]?:
+                out[label] = x.map { $0.map { $0.map { String($0.bitPattern) }.joined(separator: ",") }.joined(separator: ";") } ?? "nil"
+            case let x as Double?: out[label] = x.map { String($0.bitPattern) } ?? "nil"
             case let x as [Int]: out[label] = "\(x)"
             case let x as Int: out[label] = "\(x)"
             case let x as Int?: out[label] = x.map(String.init) ?? "nil"
@@ -52,7 +59,7 @@ import LabRouting
         let json = try JSONEncoder().encode(state)
         let back = try JSONDecoder().decode(BiasController.State.self, from: json)
         let before = Self.fieldBits(state), after = Self.fieldBits(back)
-        #expect(before.count == 6, "\(before.keys.sorted())")
+        #expect(before.count == 10, "\(before.keys.sorted())")
         for (field, bits) in before { #expect(after[field] == bits, "State.\(field) changed on its way through JSON") }
         // Bits, not decimals: -0.0 and a subnormal survive, and nil stays nil.
         #expect(back.bias[0].sign == .minus && back.integral[1] == .leastNonzeroMagnitude)

@@ -35,6 +35,11 @@ public struct ControllerSimulation {
     public private(set) var controllers: [BiasController] = []
     /// Per layer, `[E]` slots each expert received in the last step.
     public private(set) var lastLoads: [[Int]] = []
+    /// The layers and the last step's draw, kept for `ownBiasSensitivity`.
+    private var finalLayers: [Layer] = []
+    private var finalTokens: TokenPopulation?
+    private var finalDrawn: [Int32] = []
+    private var finalCounts: [Int32] = []
     /// Seconds spent simulating (routing, controllers, statistics) and writing records, by the
     /// wall clock; and the CPU time of the simulating thread, which does not count the time
     /// other processes took the core from it.
@@ -199,6 +204,42 @@ public struct ControllerSimulation {
         }
         controllers = layers.map(\.controller)
         lastLoads = layers.map(\.loads)
+        finalLayers = layers; finalTokens = tokens; finalDrawn = drawn; finalCounts = counts
+    }
+
+    /// The true sensitivity of an FFN expert's load share to its own bias after the last step,
+    /// by perturbing the router it has: for each FFN expert i, the last step's tokens are routed
+    /// again with b_i +- delta (the other biases as the controller left them) and
+    /// (share_i(b_i + delta) - share_i(b_i - delta)) / (2 delta) is averaged over i (positive:
+    /// raising an expert's bias raises its load); share is
+    /// slots / (B * K) as the controller's error uses. Requires a finished `run`.
+    public func ownBiasSensitivity(layer l: Int, delta: Double) -> Double {
+        guard let tokens = finalTokens, l < finalLayers.count else { preconditionFailure("ownBiasSensitivity: run first") }
+        let layer = finalLayers[l], c = layer.controller
+        let (N, Z, K, E) = (c.routedExperts, c.zeroExperts, c.topK, c.experts)
+        var probs = [Float](repeating: 0, count: finalDrawn.count * E)   // [drawn, E]
+        var entropy = [Float](repeating: 0, count: finalDrawn.count)
+        finalDrawn.withUnsafeBufferPointer { ids in
+            layer.router.probabilities(tokens, ids: ids, probs: &probs, entropy: &entropy)
+        }
+        let slots = Double(finalCounts.reduce(0) { $0 + Int($1) } * K)
+        var plan = RoutingPlan()
+        func share(_ i: Int, bias: [Float]) -> Double {
+            try! LabRouting.route(probs: probs, bias: bias, tokens: finalDrawn.count, routedExperts: N, zeroExperts: Z,
+                             topK: K, gateScale: 1, into: &plan)
+            var load = 0
+            for r in 0..<finalDrawn.count {
+                for j in 0..<K where Int(plan.expert[r * K + j]) == i { load += Int(finalCounts[Int(finalDrawn[r])]) }
+            }
+            return Double(load) / slots
+        }
+        var sum = 0.0
+        for i in 0..<N {
+            var up = c.bias, down = c.bias
+            up[i] += Float(delta); down[i] -= Float(delta)
+            sum += (share(i, bias: up) - share(i, bias: down)) / (2 * delta)
+        }
+        return sum / Double(N)
     }
 
     /// Per-step statistics of one layer.
