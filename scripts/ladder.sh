@@ -109,9 +109,9 @@ set format x "%.1s%c"
 set xrange [2e5:1e7]
 set grid
 set key off
-set xzeroaxis lt -1 lw 1
 plot "$docs/.points-$q" using 3:4:5:6 with yerrorbars pt 7 ps 1.2 lw 2, \
-     "" using 3:4:1 with labels offset 0,1.5 font ",9"
+     "" using 3:4:1 with labels offset 0,1.5 font ",9", \
+     0 with lines lt -1 lw 1
 GP
     rm -f "$docs/.points-$q"
     echo "ladder: drew $docs/ladder-$q.png"
@@ -133,6 +133,14 @@ fi
 lab=("$bin")
 common=(--jobs "$jobs" --threads "$threads" --db "$db" --results "$results")
 "${lab[@]}" doctor | sed -n '1,5p'
+# The corpus cache (extraction, tokenizer, token ids) is built here, once, by a one-step run
+# without records, so that two runs of a sweep never build it at the same time.
+if [ "$plan" = 0 ]; then
+  echo "ladder: checking the corpus cache (builds it the first time: a few minutes)"
+  "${lab[@]}" train "${rungs[0]}" --set train.steps=1 --set train.warmup_steps=0 --set train.eval_batches=1 \
+    --set train.checkpoint_interval=0 --no-record --name ladder-cache-check --results "$results/cache-check" --quiet > /dev/null
+  rm -rf "$results/cache-check"
+fi
 
 for file in "${rungs[@]}"; do
   rung=$(basename "$file" .toml)
