@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LabConfig
 import LabKernels
+import LabSweeps
 import LabTraining
 
 struct BenchCommand: ParsableCommand {
@@ -36,7 +37,7 @@ struct BenchCommand: ParsableCommand {
     var noRecord = false
 
     func run() throws {
-        var cfg = try LabConfig.load(path: config, overrides: overrideOptions.overrides)
+        var cfg = try ConfigOrSweep.load(path: config, overrides: overrideOptions.overrides).config
         cfg.train.threads = threads
         LabThreads.set(threads)
         print("kernel \(try verifiedBLASKernel()) (checked against the plain loop), \(LabThreads.count) threads; measuring sgemm...")

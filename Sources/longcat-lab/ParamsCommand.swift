@@ -1,6 +1,7 @@
 import ArgumentParser
 import LabConfig
 import LabSimulation
+import LabSweeps
 
 /// `longcat-lab params`: parameters by component, activated parameters per token and FLOPs per
 /// token of a model config, computed by `ParameterCount` (the trainer's `activated_params`
@@ -64,7 +65,7 @@ struct ParamsCommand: ParsableCommand {
             }
             return (LabConfig.longcatFlashRelease, "LongCat-Flash release (preset longcat-flash)")
         case (let path?, nil):
-            return (try LabConfig.load(path: path, overrides: overrideOptions.overrides), path)
+            return (try ConfigOrSweep.load(path: path, overrides: overrideOptions.overrides).config, path)
         }
     }
 }

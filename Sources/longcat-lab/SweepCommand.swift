@@ -12,12 +12,15 @@ struct SweepCommand: ParsableCommand {
         discussion: """
         An experiment file is a lab config plus a [sweep] table (grid keys, seeds) and optional [variants.NAME] tables; see experiments/controllers.toml. Each run is named after what differs (e.g. controllers-pid-s2) and records into the database like train does.
 
+        The time plan: --dry-run prints each run's estimated time and the sweep's wall time with --jobs; a sweep prints the total before it starts. A run's seconds per step are the median step time of finished runs of the same shape in the database (same FLOPs per step within 2%, same threads per run), else those of the timed run nearest in FLOPs per step scaled by the FLOPs ratio (the lab's count, as in params and bench), plus the evaluations; --time-steps N first times N steps of each shape with no recorded timing (alone on the machine, so optimistic when --jobs runs share the cores).
+
         Stopping a sweep (Ctrl-C, kill, a crash) at any moment and running the same command again finishes it: finished runs are skipped, interrupted ones resume from their newest checkpoint.
 
         The sweep ends with its report, written to <results>/sweeps/<file name>/summary.md: one row per run, then the groups (runs that differ only by seed) against the baseline group (--baseline, default the first group of the file), with the mean and 95% interval per group, the paired difference of the final validation loss over matched seeds with its interval and n, and the guards compute, budget, diverged and n<5, as compare --baseline prints them. With gnuplot, overlays of the groups are drawn beside it, their keys carrying the guard marks. --format csv or json prints the group comparison in that format and writes it beside summary.md.
 
         Examples:
           longcat-lab sweep experiments/controllers.toml --dry-run
+          longcat-lab sweep experiments/ladder/r1-d64-l2.toml --dry-run --jobs 2 --time-steps 5
           longcat-lab sweep experiments/controllers.toml --jobs 2
           longcat-lab sweep experiments/controllers.toml --set train.steps=2000
           longcat-lab sweep experiments/controllers.toml --slurm --time=2:00:00
@@ -38,6 +41,9 @@ struct SweepCommand: ParsableCommand {
 
     @Flag(help: "List the runs, what differs and what would happen to each, and run nothing.")
     var dryRun = false
+
+    @Option(name: .customLong("time-steps"), help: ArgumentHelp("Before estimating the time, train this many steps (unrecorded) of each run shape that no finished run in the database has timed (default 0: estimate from the records only).", valueName: "steps"))
+    var timeSteps = 0
 
     @Flag(help: "Only print the report (and plots) of the runs recorded so far.")
     var report = false
@@ -75,6 +81,7 @@ struct SweepCommand: ParsableCommand {
         }
         if let jobs, jobs < 1 { throw ValidationError("--jobs \(jobs): must be >= 1") }
         if threads < 0 { throw ValidationError("--threads \(threads): must be >= 0 (0 = all cores)") }
+        if timeSteps < 0 { throw ValidationError("--time-steps \(timeSteps): must be >= 0 (0 = no timing, records only)") }
         if sbatchOptions.contains(where: { $0.hasPrefix("--array") || $0 == "-a" }) {
             throw ValidationError("--array is set by the sweep (one task per unfinished run); use --jobs to limit tasks at once")
         }
@@ -94,6 +101,15 @@ struct SweepCommand: ParsableCommand {
         runner.retryFailed = retryFailed
         runner.verbose = !quiet
         runner.log = { say($0) }
+        if FileManager.default.fileExists(atPath: db) || timeSteps > 0 {
+            let store = FileManager.default.fileExists(atPath: db) ? try RecordStore(path: db) : nil
+            defer { store?.close() }
+            let states = try store.map { s in try runs.map { try RunInspector.state(of: $0, store: s, results: results) } }
+                ?? runs.map { _ in .notStarted }
+            let plan = try SweepPlan.make(runs: runs, states: states, store: store, jobs: runner.jobs, threads: threads,
+                                          timeSteps: timeSteps, log: { say($0) })
+            for line in plan.summary { say("sweep \(sweep.stem): " + line) }
+        }
         let stop = StopFlag()
         stop.install()
         let outcomes = try runner.run(stop: stop)
@@ -138,8 +154,10 @@ struct SweepCommand: ParsableCommand {
         let store = FileManager.default.fileExists(atPath: db) ? try RecordStore(path: db) : nil
         defer { store?.close() }
         say("sweep \(sweep.stem): \(runs.count) runs (\(sweep.path))")
-        for r in runs {
-            let state = try store.map { try RunInspector.state(of: r, store: $0, results: results) } ?? .notStarted
+        let states = try runs.map { r in try store.map { try RunInspector.state(of: r, store: $0, results: results) } ?? .notStarted }
+        let plan = try SweepPlan.make(runs: runs, states: states, store: store, jobs: jobs ?? 1, threads: threads,
+                                      timeSteps: timeSteps, log: { say($0) })
+        for (r, state) in zip(runs, states) {
             let action: String
             switch state {
             case .notStarted: action = "would run"
@@ -151,7 +169,9 @@ struct SweepCommand: ParsableCommand {
             }
             say("  \(r.name): \(action); " + r.assignments.joined(separator: ", "))
             for note in r.notes { say("    \(note)") }
+            if let time = plan.line(for: r.name) { say("    \(time)") }
         }
+        for line in plan.summary { say(line) }
         if slurm {
             let array = SlurmArray(file: sweep, runs: runs, results: results, threadsPerTask: max(1, threads))
             say("\nSlurm job script (not submitted):\n")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LabConfig
 import LabKernels
+import LabSweeps
 import LabTraining
 
 struct TrainCommand: ParsableCommand {
@@ -42,7 +43,9 @@ struct TrainCommand: ParsableCommand {
     var stopAfter: Int?
 
     func run() throws {
-        let cfg = try LabConfig.load(path: config, overrides: overrideOptions.overrides)
+        let loaded = try ConfigOrSweep.load(path: config, overrides: overrideOptions.overrides)
+        if let note = loaded.note { print(note) }
+        let cfg = loaded.config
         let stem = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         let runName: String
         if let name {
