@@ -65,7 +65,7 @@ extension FigureContext {
         let steps = try store.query("SELECT DISTINCT step FROM probe_tokens WHERE run_id = ?1 ORDER BY step", [.integer(run.id)])
             .compactMap { $0[0].int }
         guard let last = steps.last else {
-            throw PlotError("run '\(run.name)' has no probe rows (table probe_tokens of \(store.path)); run "
+            throw PlotError("run '\(run.name)' has no rows in table probe_tokens of \(store.path); run "
                 + "`longcat-lab probe \(run.name) --db \(store.path)` first, then plot again")
         }
         let step = options.step ?? last

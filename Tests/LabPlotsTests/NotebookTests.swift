@@ -107,7 +107,10 @@ struct NotebookTests {
             let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             p.waitUntilExit()
             #expect(p.terminationStatus == 0, "\(runs): \(output.suffix(3000))")
-            if runs.count == 2 { #expect(output.contains("images 7"), "\(output.suffix(500))") }
+            // Seven figures from the step, layer, expert and variance tables, one specialisation
+            // figure (only none-s1's token samples are labelled) and one marginal-benefit figure
+            // (both runs have probe rows).
+            if runs.count == 2 { #expect(output.contains("images 9"), "\(output.suffix(500))") }
         }
     }
 }

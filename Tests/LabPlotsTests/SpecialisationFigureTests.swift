@@ -13,7 +13,7 @@ struct SpecialisationFigureTests {
             try Plotter(store: Fixture.store()).plot(.marginalBenefit, runs: ["bare"], options: PlotOptions(outputDirectory: out))
         }
         let message = error?.message ?? ""
-        #expect(message.contains("'bare' has no probe rows") && message.contains("longcat-lab probe bare"), "\(message)")
+        #expect(message.contains("'bare' has no rows in table probe_tokens") && message.contains("longcat-lab probe bare"), "\(message)")
         let written = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
         #expect(!written.contains { $0.hasSuffix(".png") }, "an image was written: \(written)")
     }

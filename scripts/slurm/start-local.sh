@@ -96,17 +96,19 @@ fi
 chown -R munge:munge /etc/munge /run/munge 2>/dev/null; chmod 700 /etc/munge; chmod 400 /etc/munge/munge.key
 mkdir -p /var/lib/munge /var/log/munge && chown munge:munge /var/lib/munge /var/log/munge
 if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
-  runuser -u munge -- munged --pid-file=/run/munge/munged.pid >/dev/null 2>&1 \
-    || munged --force --pid-file=/run/munge/munged.pid >/dev/null 2>&1 \
+  runuser -u munge -- munged --pid-file=/run/munge/munged.pid </dev/null >/dev/null 2>&1 \
+    || munged --force --pid-file=/run/munge/munged.pid </dev/null >/dev/null 2>&1 \
     || fail 1 "munged did not start"
   cp /run/munge/munged.pid /run/lab-slurm-munged.pid 2>/dev/null
   for _ in $(seq 20); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.25; done
   munge -n | unmunge >/dev/null 2>&1 || fail 1 "munge credentials do not round-trip (munge -n | unmunge)"
 fi
 
-slurmctld -f "$conf" || fail 1 "slurmctld did not start; see $logs/slurmctld.log"
+# The daemons keep no descriptor of ours: a caller reading this script's output to its end
+# (a test through a pipe) would otherwise wait for as long as they run. Their logs are in $logs.
+slurmctld -f "$conf" </dev/null >/dev/null 2>&1 || fail 1 "slurmctld did not start; see $logs/slurmctld.log"
 for _ in $(seq 40); do timeout 2 scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.25; done
-slurmd -f "$conf" -N localhost || fail 1 "slurmd did not start; see $logs/slurmd.log"
+slurmd -f "$conf" -N localhost </dev/null >/dev/null 2>&1 || fail 1 "slurmd did not start; see $logs/slurmd.log"
 for _ in $(seq 60); do
   node_ready && { echo "slurm: node localhost up ($cpus CPUs, partition lab)"; exit 0; }
   scontrol update NodeName=localhost State=RESUME >/dev/null 2>&1
