@@ -29,15 +29,25 @@ public struct RoutedTokens: Sendable {
 
     /// The `token_samples` rows of one step split by layer (`layers` of them). Rows without a
     /// label are left out. Labels are numbered in the order of `labelOrder`, then any other
-    /// label in sorted order; N is `experts`, or one more than the largest recorded id.
+    /// label in sorted order; N is `experts`, or one more than the largest recorded id. Throws
+    /// an `AnalysisError` naming the row when its layer or an FFN expert id is out of range (a
+    /// database from another config, or edited by hand) instead of stopping the program.
     public static func byLayer(_ rows: [TokenSampleRow], layers: Int, experts: Int? = nil,
-                               labelOrder: [String] = []) -> [RoutedTokens] {
+                               labelOrder: [String] = []) throws -> [RoutedTokens] {
         let seen = Set(rows.compactMap(\.label))
         let names = labelOrder.filter(seen.contains) + seen.subtracting(labelOrder).sorted()
         let ids = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
         let n = experts ?? ((rows.flatMap(\.experts).max() ?? -1) + 1)
         var perLayer = [[RoutedToken]](repeating: [], count: layers)
-        for r in rows where r.layer >= 0 && r.layer < layers {
+        for r in rows {
+            let row = "token_samples row (step \(r.step), sequence \(r.sample), position \(r.position), layer \(r.layer))"
+            guard r.layer >= 0 && r.layer < layers else {
+                throw AnalysisError("\(row): layer \(r.layer) is outside 0..<\(layers), the run's MoE layers")
+            }
+            if let bad = r.experts.first(where: { $0 < 0 || $0 >= n }) {
+                throw AnalysisError("\(row): FFN expert id \(bad) is outside 0..<\(n), the run's routed experts "
+                    + "(model.n_routed_experts); the records do not match the run's config")
+            }
             guard let label = r.label.flatMap({ ids[$0] }) else { continue }
             perLayer[r.layer].append(RoutedToken(label: label, experts: r.experts))
         }

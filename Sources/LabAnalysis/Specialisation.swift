@@ -58,11 +58,11 @@ public struct SpecialisationReport: Sendable {
     public var tokens: Int { layers.first?.information.tokens ?? 0 }
 
     /// The report of `rows` (one step's token samples) of a run with `layers` MoE layers and
-    /// `experts` routed experts.
+    /// `experts` routed experts. Throws an `AnalysisError` for rows out of range.
     public init(run: String, step: Int, labels: SpecialisationLabels, rows: [TokenSampleRow], layers: Int,
-                experts: Int?, labelOrder: [String] = []) {
+                experts: Int?, labelOrder: [String] = []) throws {
         self.run = run; self.step = step; self.labels = labels
-        let perLayer = RoutedTokens.byLayer(rows, layers: layers, experts: experts, labelOrder: labelOrder)
+        let perLayer = try RoutedTokens.byLayer(rows, layers: layers, experts: experts, labelOrder: labelOrder)
         labelNames = perLayer.first?.labels ?? []
         self.experts = perLayer.first?.experts ?? 0
         self.layers = perLayer.enumerated().map { l, tokens in
@@ -102,7 +102,7 @@ extension SpecialisationReport {
         }
         let rows = try store.tokenSamples(runID: run.id, step: chosen)
         let layers = config.layers ?? ((rows.map(\.layer).max() ?? -1) + 1)
-        self.init(run: name, step: chosen, labels: recorded, rows: rows, layers: layers, experts: config.routedExperts,
+        try self.init(run: name, step: chosen, labels: recorded, rows: rows, layers: layers, experts: config.routedExperts,
                   labelOrder: labelOrder)
         guard layers > 0, tokens > 0 else {
             throw AnalysisError("run '\(name)' has no labelled token samples at step \(chosen) (\(unlabelled) unlabelled rows)")

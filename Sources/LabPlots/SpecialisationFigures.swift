@@ -23,8 +23,13 @@ extension FigureContext {
             let classes = TokenClassifier(rows)
             for i in rows.indices where rows[i].label == nil { rows[i].label = classes.group(of: rows[i]) }
             let layerCount = run.config.layers ?? ((rows.map(\.layer).max() ?? -1) + 1)
-            let report = SpecialisationReport(run: run.name, step: step, labels: SpecialisationLabels(config: run.config),
-                                              rows: rows, layers: layerCount, experts: run.config.routedExperts)
+            let report: SpecialisationReport
+            do {
+                report = try SpecialisationReport(run: run.name, step: step, labels: SpecialisationLabels(config: run.config),
+                                                  rows: rows, layers: layerCount, experts: run.config.routedExperts)
+            } catch let e as AnalysisError {
+                throw PlotError("run '\(run.name)': \(e.description)")
+            }
             guard report.tokens > 0 else {
                 throw PlotError("run '\(run.name)' has no labelled token samples at step \(step); nothing to draw")
             }

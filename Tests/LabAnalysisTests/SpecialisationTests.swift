@@ -140,4 +140,26 @@ import Testing
             _ = try SpecialisationReport(store: store, run: "mixed", by: .domain)
         } throws: { "\($0)".contains("use --by class") }
     }
+
+    /// Guards against records that do not match the run's config (an expert id past
+    /// model.n_routed_experts, a layer past model.num_layers) stopping the program at a
+    /// precondition: the error names the row, the value and the allowed range.
+    @Test func rowsOutOfRangeAreRefusedWithTheirPlace() throws {
+        func row(layer: Int, experts: [Int]) -> TokenSampleRow {
+            TokenSampleRow(step: 7, sample: 1, position: 3, layer: layer, token: 0, label: "c", ffnExperts: experts.count,
+                           experts: experts)
+        }
+        #expect {
+            _ = try RoutedTokens.byLayer([row(layer: 0, experts: [1]), row(layer: 1, experts: [2, 9])], layers: 2, experts: 4)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("FFN expert id 9 is outside 0..<4") && text.contains("step 7, sequence 1, position 3, layer 1")
+        }
+        #expect {
+            _ = try RoutedTokens.byLayer([row(layer: 2, experts: [1])], layers: 2, experts: 4)
+        } throws: { "\($0)".contains("layer 2 is outside 0..<2") }
+        // In range: no error, and the rows land in their layers.
+        let layers = try RoutedTokens.byLayer([row(layer: 0, experts: [1]), row(layer: 1, experts: [2, 3])], layers: 2, experts: 4)
+        #expect(layers.map { $0.tokens.map(\.experts) } == [[[1]], [[2, 3]]])
+    }
 }
