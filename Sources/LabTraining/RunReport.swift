@@ -59,6 +59,13 @@ public struct RunReport: Sendable {
     public var loopGain: [(layer: Int, estimate: LoopGain)] = []
     /// Steps per loop-gain window.
     public static let loopGainWindow = 200
+    /// Routing churn per layer between consecutive traced evaluations (`routing_traces`,
+    /// `train.trace_tokens`), with the freeze at `churnTolerance`; empty without two traced
+    /// evaluations. `longcat-lab churn` adds the loss-change bootstrap.
+    public var churn: [ChurnPoint] = []
+    public var freezes: [RoutingFreeze] = []
+    /// The tolerance of the freeze (`longcat-lab churn`'s default).
+    public static let churnTolerance = 0.05
 
     /// K_e of the run's config.
     public var targetFfnExperts: Double? { config?.effectiveTargetFfnExperts }
@@ -96,6 +103,11 @@ public struct RunReport: Sendable {
             r.recordShare = recordMs / stepMs
         }
         r.checkpoints = try store.checkpoints(runID: run.id)
+        let traces = RoutingTraces(try store.routingTraces(runID: run.id))
+        if traces.steps.count >= 2 {
+            r.churn = routingChurn(traces)
+            r.freezes = RoutingFreeze.perLayer(r.churn, tolerance: churnTolerance)
+        }
         r.loopGain = try LoopGain.windows(store, runID: run.id, windowSteps: loopGainWindow, lastOnly: true)
             .sorted { $0.key < $1.key }.compactMap { layer, windows in windows.last.map { (layer, $0) } }
         return r

@@ -38,6 +38,7 @@ extension RunReport {
         out.append(speed)
         out.append(contentsOf: routingLines())
         out.append(contentsOf: telemetryLines())
+        out.append(contentsOf: churnLines())
         if checkpoints.isEmpty {
             out.append("checkpoints: none")
         } else {
@@ -115,6 +116,24 @@ extension RunReport {
              fixed(g.effectiveGain, 4), fixed(g.loopGain, 2), g.loopGain == nil ? "-" : g.regime.rawValue]
         }
         out.append(contentsOf: textTable(header: header, rows: rows, rightAligned: Array(1..<header.count - 1))
+            .split(separator: "\n").map { "  " + $0 })
+        return out
+    }
+
+    /// Per layer, the first and last churn between traced evaluations and the freeze step.
+    private func churnLines() -> [String] {
+        guard !churn.isEmpty else { return [] }
+        var out = ["routing churn between traced evaluations (mean Jaccard distance of a traced token's FFN expert set, "
+                   + "0 = same set; frozen from = first evaluation after which it stays below "
+                   + String(format: "%g", Self.churnTolerance) + "; longcat-lab churn for the rest):"]
+        let header = ["layer", "first", "churn", "last", "churn", "frozen from"]
+        let rows = Dictionary(grouping: churn, by: \.layer).sorted { $0.key < $1.key }.map { layer, points -> [String] in
+            let first = points.first!, last = points.last!
+            let freeze = freezes.first { $0.layer == layer }?.step.map(String.init) ?? "not frozen"
+            return [String(layer), "\(first.from)-\(first.to)", fixed(first.churn, 3), "\(last.from)-\(last.to)",
+                    fixed(last.churn, 3), freeze]
+        }
+        out.append(contentsOf: textTable(header: header, rows: rows, rightAligned: Array(1..<header.count))
             .split(separator: "\n").map { "  " + $0 })
         return out
     }

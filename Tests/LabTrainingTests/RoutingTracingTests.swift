@@ -56,6 +56,26 @@ struct RoutingTracingTests {
         #expect(rows.contains { $0.experts.contains { $0 >= n } })
         // Every traced position lies within the evaluation batches.
         #expect(rows.allSatisfy { $0.sequence < c.train.evalBatches * b && $0.position < t })
+
+        // `show` reports the churn of each layer between the two traced evaluations, the same
+        // numbers `longcat-lab churn` computes, each token's Jaccard distance from its own traces.
+        let report = try RunReport.load(from: store, run: "traces")
+        #expect(report.churn.map(\.layer) == Array(0..<c.model.numLayers))
+        for point in report.churn {
+            #expect(point.from == 4 && point.to == 9 && point.tokens == 40)
+            let set = { (step: Int, seq: Int, pos: Int) -> Set<Int> in
+                Set(rows.first { $0.step == step && $0.layer == point.layer && $0.sequence == seq && $0.position == pos }!
+                    .experts.filter { $0 < n })
+            }
+            let distances = rows.filter { $0.step == 4 && $0.layer == point.layer }.map { r -> Double in
+                let a = set(4, r.sequence, r.position), b = set(9, r.sequence, r.position)
+                let union = a.union(b).count
+                return union == 0 ? 0 : 1 - Double(a.intersection(b).count) / Double(union)
+            }
+            #expect(abs(point.churn - distances.reduce(0, +) / Double(distances.count)) < 1e-12)
+        }
+        #expect(report.freezes.count == c.model.numLayers)
+        #expect(report.text(includeConfig: false).contains("routing churn between traced evaluations"))
     }
 
     /// Guards against tracing that perturbs training: traces on and off give bit-identical
