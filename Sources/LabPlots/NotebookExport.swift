@@ -353,6 +353,43 @@ public struct NotebookExport: Sendable {
                     plt.show()
                 """#),
             .code(#"""
+                # Routing over training from routing_traces (train.trace_tokens): the churn of each layer
+                # between consecutive evaluations, the mean Jaccard distance of a traced token's FFN expert
+                # set (zero experts left out; 0 = the same set, 1 = disjoint), as in `longcat-lab churn`.
+                traces = table("routing_traces")
+                if traces.empty:
+                    print("no routing_traces recorded (train.trace_tokens = 0, or a run older than schema version 4)")
+                else:
+                    n_ffn = {n: int(configs[n].get("model.n_routed_experts", 0)) for n in RUNS}
+                    traces["ffn_set"] = [frozenset(int(x) for x in str(e or "").split() if int(x) < n_ffn[name])
+                                         for e, name in zip(traces["experts"], traces["name"])]
+                    rows = []
+                    for (name, layer), g in traces.groupby(["name", "layer"]):
+                        steps = sorted(g["step"].unique())
+                        by_step = {s: g[g["step"] == s].set_index(["sequence", "position"])["ffn_set"] for s in steps}
+                        for a, b in zip(steps, steps[1:]):
+                            both = by_step[a].index.intersection(by_step[b].index)
+                            d = [1 - len(x & y) / len(x | y) if (x | y) else 0.0
+                                 for x, y in zip(by_step[a].loc[both], by_step[b].loc[both])]
+                            if d:
+                                rows.append({"name": name, "layer": layer, "from": a, "to": b, "churn": float(np.mean(d)),
+                                             "tokens": len(d)})
+                    churn = pd.DataFrame(rows)
+                    if churn.empty:
+                        print("routing_traces hold fewer than two evaluations per run: no churn to show")
+                    else:
+                        display(churn)
+                        fig, ax = plt.subplots(figsize=(9, 4.5))
+                        for (name, layer), g in churn.groupby(["name", "layer"], sort=False):
+                            label = f"{name}, layer {layer}" if len(RUNS) > 1 else f"layer {layer}"
+                            ax.plot(g["to"], g["churn"], "o-", label=label)
+                        ax.axhline(0.05, color="0.3", ls="--", lw=0.8, label="freeze tolerance 0.05")
+                        ax.set(xlabel="evaluation step (churn since the previous one)", ylabel="churn (mean Jaccard distance)",
+                               title="routing churn between consecutive evaluations", ylim=(0, 1))
+                        ax.legend(fontsize=8)
+                        plt.show()
+                """#),
+            .code(#"""
                 # Variance statistics per layer and module at each run's first recorded step.
                 variance = table("variance_stats")
                 if variance.empty:

@@ -108,9 +108,9 @@ struct NotebookTests {
             p.waitUntilExit()
             #expect(p.terminationStatus == 0, "\(runs): \(output.suffix(3000))")
             // Seven figures from the step, layer, expert and variance tables, one specialisation
-            // figure (only none-s1's token samples are labelled) and one marginal-benefit figure
-            // (both runs have probe rows).
-            if runs.count == 2 { #expect(output.contains("images 9"), "\(output.suffix(500))") }
+            // figure (only none-s1's token samples are labelled), one marginal-benefit figure
+            // (both runs have probe rows) and one churn figure (both runs have routing traces).
+            if runs.count == 2 { #expect(output.contains("images 10"), "\(output.suffix(500))") }
         }
     }
 }
