@@ -10,6 +10,9 @@ public struct RoutingFreeze: Sendable, Equatable, Codable {
     /// the last churn is not (the routing had not frozen by the end of the records).
     public var step: Int?
 
+    /// The tolerance `longcat-lab churn`, `show` and the notebook use unless told otherwise.
+    public static let standardTolerance = 0.05
+
     /// The freeze of the series `points` (one layer's churn, ascending steps): the `from` step
     /// of the first point of the longest tail of points whose churn is below `tolerance`.
     public init(layer: Int, points: [ChurnPoint], tolerance: Double) {

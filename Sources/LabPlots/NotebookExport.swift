@@ -1,4 +1,5 @@
 import Foundation
+import LabAnalysis
 import LabRecords
 
 /// `export notebook`: a Jupyter notebook that opens the records database with sqlite3, reads
@@ -383,7 +384,8 @@ public struct NotebookExport: Sendable {
                         for (name, layer), g in churn.groupby(["name", "layer"], sort=False):
                             label = f"{name}, layer {layer}" if len(RUNS) > 1 else f"layer {layer}"
                             ax.plot(g["to"], g["churn"], "o-", label=label)
-                        ax.axhline(0.05, color="0.3", ls="--", lw=0.8, label="freeze tolerance 0.05")
+                        ax.axhline(\#(RoutingFreeze.standardTolerance), color="0.3", ls="--", lw=0.8,
+                                   label="freeze tolerance \#(RoutingFreeze.standardTolerance)")
                         ax.set(xlabel="evaluation step (churn since the previous one)", ylabel="churn (mean Jaccard distance)",
                                title="routing churn between consecutive evaluations", ylim=(0, 1))
                         ax.legend(fontsize=8)

@@ -60,12 +60,10 @@ public struct RunReport: Sendable {
     /// Steps per loop-gain window.
     public static let loopGainWindow = 200
     /// Routing churn per layer between consecutive traced evaluations (`routing_traces`,
-    /// `train.trace_tokens`), with the freeze at `churnTolerance`; empty without two traced
-    /// evaluations. `longcat-lab churn` adds the loss-change bootstrap.
+    /// `train.trace_tokens`), with the freeze at `RoutingFreeze.standardTolerance`; empty
+    /// without two traced evaluations. `longcat-lab churn` adds the loss-change bootstrap.
     public var churn: [ChurnPoint] = []
     public var freezes: [RoutingFreeze] = []
-    /// The tolerance of the freeze (`longcat-lab churn`'s default).
-    public static let churnTolerance = 0.05
 
     /// K_e of the run's config.
     public var targetFfnExperts: Double? { config?.effectiveTargetFfnExperts }
@@ -106,7 +104,7 @@ public struct RunReport: Sendable {
         let traces = RoutingTraces(try store.routingTraces(runID: run.id))
         if traces.steps.count >= 2 {
             r.churn = routingChurn(traces)
-            r.freezes = RoutingFreeze.perLayer(r.churn, tolerance: churnTolerance)
+            r.freezes = RoutingFreeze.perLayer(r.churn, tolerance: RoutingFreeze.standardTolerance)
         }
         r.loopGain = try LoopGain.windows(store, runID: run.id, windowSteps: loopGainWindow, lastOnly: true)
             .sorted { $0.key < $1.key }.compactMap { layer, windows in windows.last.map { (layer, $0) } }

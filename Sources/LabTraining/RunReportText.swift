@@ -125,7 +125,7 @@ extension RunReport {
         guard !churn.isEmpty else { return [] }
         var out = ["routing churn between traced evaluations (mean Jaccard distance of a traced token's FFN expert set, "
                    + "0 = same set; frozen from = first evaluation after which it stays below "
-                   + String(format: "%g", Self.churnTolerance) + "; longcat-lab churn for the rest):"]
+                   + String(format: "%g", RoutingFreeze.standardTolerance) + "; longcat-lab churn for the rest):"]
         let header = ["layer", "first", "churn", "last", "churn", "frozen from"]
         let rows = Dictionary(grouping: churn, by: \.layer).sorted { $0.key < $1.key }.map { layer, points -> [String] in
             let first = points.first!, last = points.last!

@@ -26,7 +26,7 @@ struct ChurnCommand: ParsableCommand {
     var runName: String
 
     @Option(help: "Churn (mean Jaccard distance) below which a layer's routing counts as frozen, in (0, 1].")
-    var tolerance = 0.05
+    var tolerance = RoutingFreeze.standardTolerance
 
     @Option(help: ArgumentHelp("Output: md, csv or json.", valueName: "md|csv|json"))
     var format = "md"
