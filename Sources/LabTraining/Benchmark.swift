@@ -16,6 +16,9 @@ public struct BenchmarkResult: Sendable {
     public var flopsPerToken = 0.0
     public var meanFfnExperts = 0.0
     public var peakMemoryMiB = 0.0
+    /// Bytes held by the model (by role) and the optimizer; the rest of the peak is the runtime,
+    /// the BLAS library's buffers, the corpus and the records.
+    public var memorySplit: [(role: String, bytes: Int)] = []
     public var medianStepMs: Double { let s = stepMs.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
     public var tokensPerSecond: Double { medianStepMs > 0 ? Double(tokensPerStep) / (medianStepMs / 1000) : 0 }
     public var achievedGFlops: Double { flopsPerToken * tokensPerSecond / 1e9 }
@@ -93,5 +96,7 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
     result.meanFfnExperts = ffnSum / (n * Double(cfg.model.numLayers))
     result.flopsPerToken = ParameterCount(model: cfg.model).trainingFlopsPerToken(meanFfnExperts: result.meanFfnExperts, seqLen: cfg.train.seqLen)
     result.peakMemoryMiB = peakResidentMiB()
+    result.memorySplit = trainer.model.memorySplit()
+        + [("AdamW moments m, v", 2 * trainer.optimizer.parameterCount * MemoryLayout<Float>.stride)]
     return result
 }

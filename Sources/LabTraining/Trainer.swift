@@ -55,8 +55,6 @@ public final class Trainer {
     var controllers: [BiasController]
     var tokens, targets, mtpTargets: [Int32]
     var labels: [UInt8]
-    /// Sum of the micro-batches' gradients of one optimizer step (allocated when grad_accum > 1).
-    var gradSum: [Float] = []
     let runDirectory: String
     let interrupt = InterruptFlag()
     /// Token samples of the latest evaluation, until the recorder takes them.

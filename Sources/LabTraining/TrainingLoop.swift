@@ -105,6 +105,9 @@ extension Trainer {
     /// means is the big batch's mean: the LM and z-loss gradients equal those of one pass over
     /// all B * grad_accum rows (up to float summation order); the balance loss, a product of
     /// batch statistics, is the mean of the micro-batches' instead.
+    /// The backward adds into `model.grads`, so the micro-batches accumulate there directly
+    /// (zeroed before the first, scaled by 1/grad_accum after the last): no second buffer of
+    /// the parameters' size.
     func accumulatedStep() -> Losses {
         let t = config.train, micro = t.gradAccum, rows = t.batchSize * t.seqLen
         var total = Losses()
@@ -112,26 +115,21 @@ extension Trainer {
             let losses = tokens.withUnsafeBufferPointer { tk in
                 targets.withUnsafeBufferPointer { tg in
                     mtpTargets.withUnsafeBufferPointer { mt in
-                        model.pass(tokens: tk.baseAddress! + k * rows, targets: tg.baseAddress! + k * rows,
-                                   mtpTargets: mt.baseAddress! + k * rows, batch: t.batchSize, train: true)
+                        let (x, y, z) = (tk.baseAddress! + k * rows, tg.baseAddress! + k * rows, mt.baseAddress! + k * rows)
+                        let losses = model.forward(tokens: x, targets: y, mtpTargets: z, batch: t.batchSize)
+                        if k == 0 { model.zeroGrad() }
+                        model.backward(tokens: x, targets: y, mtpTargets: z, batch: t.batchSize)
+                        return losses
                     }
                 }
             }
-            if micro == 1 { observeRouting(); return losses }
             observeRouting()
-            let n = model.layout.count
-            if gradSum.isEmpty { gradSum = [Float](repeating: 0, count: n) }
-            gradSum.withUnsafeMutableBufferPointer { sum in
-                if k == 0 { sum.baseAddress!.update(from: model.grads.ptr, count: n) }
-                else { for i in 0..<n { sum[i] += model.grads.ptr[i] } }
-            }
+            if micro == 1 { return losses }
             total.total += losses.total; total.lm += losses.lm; total.balance += losses.balance
             total.z += losses.z; total.mtp += losses.mtp
         }
-        let scale = 1 / Float(micro)
-        gradSum.withUnsafeBufferPointer { sum in
-            for i in 0..<model.layout.count { model.grads.ptr[i] = sum[i] * scale }
-        }
+        let scale = 1 / Float(micro), g = model.grads.ptr
+        for i in 0..<model.layout.count { g[i] *= scale }
         let m = Double(micro)
         total.total /= m; total.lm /= m; total.balance /= m; total.z /= m; total.mtp /= m
         return total

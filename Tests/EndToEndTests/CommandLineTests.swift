@@ -57,6 +57,28 @@ struct CommandLineTests {
         #expect(r.output.contains("BLAS kernel") && r.output.contains("ok"))
     }
 
+    /// bench prints throughput, the sgemm share, the step split and the memory split, with the
+    /// micro-batches of gradient accumulation named and the roles adding up to the peak.
+    @Test func benchPrintsTheSplitsAndTheMicroBatches() throws {
+        let r = try Lab.run(["bench", "--config", "experiments/bench-tiny.toml", "--warmup", "1", "--steps", "1",
+                             "--threads", "1", "--no-record", "--set", "model.num_layers=1", "--set", "train.batch_size=2",
+                             "--set", "train.seq_len=32", "--set", "train.grad_accum=2"], cwd: Lab.root)
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("batch 2x32 x 2 micro-batches per step"))
+        #expect(r.output.contains("before,") && r.output.contains("% of the higher"))
+        let lines = r.output.split(separator: "\n").map(String.init)
+        guard let peakLine = lines.first(where: { $0.hasPrefix("memory     peak resident") }),
+              let peak = Double(peakLine.split(separator: " ").dropLast().last ?? ""),
+              let start = lines.firstIndex(where: { $0.hasPrefix("memory split") }) else {
+            Issue.record("no memory lines in \(r.output)"); return
+        }
+        let rows = lines[(start + 1)...].filter { $0.hasSuffix("%") }
+        #expect(rows.contains { $0.contains("parameters") } && rows.contains { $0.contains("AdamW moments") })
+        let sum = rows.compactMap { row in row.split(separator: " ").reversed().dropFirst(2).first.flatMap { Double($0) } }
+            .reduce(0, +)
+        #expect(rows.count >= 8 && abs(sum - peak) < 1, "roles add up to \(sum) MiB against a peak of \(peak)")
+    }
+
     /// Bad input gets a clear message naming the key and exits non-zero before any work.
     @Test func badConfigIsRejectedNamingTheKey() throws {
         let dir = temporaryDirectory()
