@@ -16,8 +16,10 @@ compute, and the conventional sequential layout against the ScMoE one), then wri
   docs/results/ladder/<rung>/summary-vs-topk.{md,json,csv}        zero and fixed against top-K_e
   docs/results/ladder/<rung>/summary-vs-sequential.{md,json,csv}  ScMoE (zero) against sequential
   docs/results/ladder/<rung>/compare-*.png                        loss, eval loss, FFN experts/token
-and redraws docs/results/ladder/ladder-*.png and differences.tsv (paired difference against
-activated parameters per token, one figure per question) from every rung done so far.
+  docs/results/ladder/<rung>/domains-vs-{topk,sequential}.md      the same, per domain
+and redraws docs/results/ladder/ladder-*.png, differences.tsv (paired difference against
+activated parameters per token, one figure per question) and trend.md (longcat-lab trend: the
+fitted line, its slope interval and where it would reach 0) from every rung done so far.
 
 Resuming: stop it at any time (Ctrl-C, kill, a crash) and run the same command again; finished
 runs are skipped and interrupted ones resume from their checkpoints (the sweep does that).
@@ -88,8 +90,20 @@ draw_figures() {
         "$csv" >> "$tsv"
     done
   done
+  # The trend across rungs (weighted fit of the difference against log10 activated params, with
+  # bootstrap draws for the slope and the size where the line reaches 0): trend.md, and the
+  # fitted lines drawn into the figures below.
+  local tool=.build/release/longcat-lab fits=""
+  [ -x "$tool" ] || tool="$results/bin/longcat-lab"
+  if [ -x "$tool" ]; then
+    "$tool" trend "$tsv" > "$docs/trend.md"
+    fits=$("$tool" trend "$tsv" --format csv)
+    echo "ladder: wrote $docs/trend.md"
+  else
+    echo "ladder: no built longcat-lab; trend.md not written (build it with scripts/setup.sh)"
+  fi
   command -v gnuplot >/dev/null || { echo "ladder: gnuplot not found; wrote $tsv only"; return 0; }
-  local q title
+  local q title fit intercept slope line
   for q in zero-vs-topk fixed-vs-topk scmoe-vs-sequential; do
     case "$q" in
       zero-vs-topk) title="zero experts (adaptive) - top-K_e at equal compute" ;;
@@ -98,10 +112,17 @@ draw_figures() {
     esac
     grep -P "\t$q\t" "$tsv" > "$docs/.points-$q" || true
     if [ ! -s "$docs/.points-$q" ]; then rm -f "$docs/.points-$q"; continue; fi
+    # trend --format csv: question(1), rungs(2), intercept(3), slope(4), ...
+    fit=$(printf '%s\n' "$fits" | awk -F, -v q="$q" 'NR > 1 && $1 == q { print $3, $4 }')
+    line=""
+    if [ -n "$fit" ]; then
+      read -r intercept slope <<< "$fit"
+      line=", ($intercept) + ($slope) * log10(x) with lines dt 2 lw 1.5 lc rgb \"#777777\""
+    fi
     gnuplot <<GP
 set terminal pngcairo size 800,500 font ",11"
 set output "$docs/ladder-$q.png"
-set title "$title\nfinal validation loss, paired over seeds, 95% t interval"
+set title "$title\nfinal validation loss, paired over seeds, 95% t interval${line:+; dashed: weighted fit (trend.md)}"
 set xlabel "activated parameters per token"
 set ylabel "val loss difference (nats/token)"
 set logscale x
@@ -111,7 +132,7 @@ set grid
 set key off
 plot "$docs/.points-$q" using 3:4:5:6 with yerrorbars pt 7 ps 1.2 lw 2, \
      "" using 3:4:1 with labels offset 0,1.5 font ",9", \
-     0 with lines lt -1 lw 1
+     0 with lines lt -1 lw 1$line
 GP
     rm -f "$docs/.points-$q"
     echo "ladder: drew $docs/ladder-$q.png"
@@ -168,6 +189,12 @@ for file in "${rungs[@]}"; do
     done
   done
   cp "$results/sweeps/$rung"/compare-*.png "$out/" 2>/dev/null || true
+  # The final validation loss per domain, paired over seeds, so that the breakdown is committed
+  # with the summaries and does not stay in the database on this machine.
+  for base in topk sequential; do
+    "${lab[@]}" sweep "$file" --report --by domain --baseline "$rung-$base" --db "$db" --results "$results" > /dev/null
+    cp "$results/sweeps/$rung/summary-by-domain.md" "$out/domains-vs-$base.md"
+  done
   date -u +"finished %Y-%m-%dT%H:%MZ" > "$out/finished.txt"
   "${lab[@]}" doctor | sed -n '1,5p' >> "$out/finished.txt"
   echo "ladder: $rung done; commit $out"

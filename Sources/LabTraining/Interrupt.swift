@@ -4,7 +4,7 @@ import Synchronization
 
 /// Turns SIGINT/SIGTERM into a flag the training loop checks between steps, so an interrupted
 /// run finishes its step, writes a checkpoint and marks itself interrupted instead of dying
-/// mid-write. A second signal exits at once.
+/// mid-write. A second signal exits at once (status 130), without running exit handlers.
 ///
 /// The signal sources are process-wide and registered once, however many trainers a process
 /// runs (tests, sweeps in one process): each flag only remembers how many signals had arrived
@@ -37,8 +37,15 @@ nonisolated(unsafe) private let signalSources: [DispatchSourceSignal] = [SIGINT,
     signal(sig, SIG_IGN)
     let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
     source.setEventHandler {
-        let now = signalsReceived.add(1, ordering: .relaxed).newValue
-        if now - signalsWhenArmed.load(ordering: .relaxed) > 1 { exit(130) }
+        // Signals that arrive close together reach the handler as one event; data counts them.
+        let now = signalsReceived.add(max(1, Int(source.data)), ordering: .relaxed).newValue
+        if now - signalsWhenArmed.load(ordering: .relaxed) > 1 {
+            // _exit, not exit: exit's atexit handlers (OpenBLAS's among them) free buffers that
+            // the training thread may be using inside a GEMM at this moment, which crashed the
+            // process instead of ending it. SQLite's journal keeps the records whole either way.
+            FileHandle.standardError.write(Data("\nlongcat-lab: second signal; exiting now (a resumed run starts from its last checkpoint)\n".utf8))
+            _exit(130)
+        }
         FileHandle.standardError.write(Data("\nlongcat-lab: interrupted; finishing the current step and saving a checkpoint (signal again to exit now)\n".utf8))
     }
     source.resume()

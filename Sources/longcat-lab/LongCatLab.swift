@@ -32,5 +32,6 @@ struct LongCatLab: ParsableCommand {
             ProbeCommand.self,
             SpecialisationCommand.self,
             ChurnCommand.self,
+            TrendCommand.self,
         ])
 }

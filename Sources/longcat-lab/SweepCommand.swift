@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LabAnalysis
 import LabConfig
 import LabPlots
 import LabRecords
@@ -16,7 +17,7 @@ struct SweepCommand: ParsableCommand {
 
         Stopping a sweep (Ctrl-C, kill, a crash) at any moment and running the same command again finishes it: finished runs are skipped, interrupted ones resume from their newest checkpoint.
 
-        The sweep ends with its report, written to <results>/sweeps/<file name>/summary.md: one row per run, then the groups (runs that differ only by seed) against the baseline group (--baseline, default the first group of the file), with the mean and 95% interval per group, the paired difference of the final validation loss over matched seeds with its interval and n, and the guards compute, budget, diverged and n<5, as compare --baseline prints them. With gnuplot, overlays of the groups are drawn beside it, their keys carrying the guard marks. --format csv or json prints the group comparison in that format and writes it beside summary.md.
+        The sweep ends with its report, written to <results>/sweeps/<file name>/summary.md: one row per run, then the groups (runs that differ only by seed) against the baseline group (--baseline, default the first group of the file), with the mean and 95% interval per group, the paired difference of the final validation loss over matched seeds with its interval and n, and the guards compute, budget, diverged and n<5, as compare --baseline prints them. With gnuplot, overlays of the groups are drawn beside it, their keys carrying the guard marks. --format csv or json prints the group comparison in that format and writes it beside summary.md. --by domain reports the final validation loss per domain instead (runs on a labelled corpus such as mix), each group's paired difference against the baseline per domain, into summary-by-domain.md (.csv, .json).
 
         Examples:
           longcat-lab sweep experiments/controllers.toml --dry-run
@@ -26,6 +27,7 @@ struct SweepCommand: ParsableCommand {
           longcat-lab sweep experiments/controllers.toml --slurm --time=2:00:00
           longcat-lab sweep experiments/zero-experts.toml --report
           longcat-lab sweep experiments/controllers.toml --report --format json
+          longcat-lab sweep experiments/ladder/r3-d128-l4.toml --report --by domain --baseline r3-d128-l4-topk
         """)
 
     @Argument(help: "Experiment file (TOML with a [sweep] table).")
@@ -47,6 +49,9 @@ struct SweepCommand: ParsableCommand {
 
     @Flag(help: "Only print the report (and plots) of the runs recorded so far.")
     var report = false
+
+    @Option(name: .customLong("by"), help: ArgumentHelp("With --report: 'domain' compares the groups' final validation loss per domain (evaluation label) instead, paired over seeds, and writes summary-by-domain.md beside summary.md.", valueName: "domain"))
+    var by: String?
 
     @OptionGroup var comparison: ComparisonOptions
 
@@ -81,6 +86,10 @@ struct SweepCommand: ParsableCommand {
         }
         if let jobs, jobs < 1 { throw ValidationError("--jobs \(jobs): must be >= 1") }
         if threads < 0 { throw ValidationError("--threads \(threads): must be >= 0 (0 = all cores)") }
+        if let by {
+            guard by == "domain" else { throw ValidationError("--by \(by): the only breakdown is 'domain'") }
+            guard report else { throw ValidationError("--by domain needs --report (it reads the recorded runs; it trains nothing)") }
+        }
         if timeSteps < 0 { throw ValidationError("--time-steps \(timeSteps): must be >= 0 (0 = no timing, records only)") }
         if sbatchOptions.contains(where: { $0.hasPrefix("--array") || $0 == "-a" }) {
             throw ValidationError("--array is set by the sweep (one task per unfinished run); use --jobs to limit tasks at once")
@@ -188,6 +197,7 @@ struct SweepCommand: ParsableCommand {
         defer { store.close() }
         let folder = results + "/sweeps/" + sweep.stem
         let format = comparison.tableFormat
+        if by == "domain" { return try printDomainReport(sweep: sweep, runs: runs, store: store, folder: folder, format: format) }
         let report = try SweepReport(title: sweep.stem, runs: runs, store: store, results: results, baseline: comparison.baseline)
         say((format == .md ? "\n" : "") + report.rendered(format))
         let paths = try report.write(to: folder, format: format)
@@ -195,6 +205,18 @@ struct SweepCommand: ParsableCommand {
         // Keep a CSV or JSON table alone on standard output.
         let line = "tables: " + paths.joined(separator: ", ") + (images.isEmpty ? "" : "; plots: " + images.joined(separator: ", "))
             + (problems.isEmpty ? "" : " (not drawn: " + problems.joined(separator: "; ") + ")")
+        if format == .md { say(line) } else { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    }
+
+    /// `--report --by domain`: the per-domain table, printed and written beside summary.md.
+    private func printDomainReport(sweep: SweepFile, runs: [SweepRun], store: RecordStore, folder: String, format: TableFormat) throws {
+        let table = try DomainComparison(title: sweep.stem, runs: runs, store: store, baseline: comparison.baseline)
+        let text = table.rendered(format)
+        say((format == .md ? "\n" : "") + text)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let path = folder + "/summary-by-domain." + format.rawValue
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let line = "table: " + path
         if format == .md { say(line) } else { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
 

@@ -140,6 +140,43 @@ struct RecordsTests {
         #expect(try store.steps(runID: run.id).map(\.step) == Array(0..<(done + 3)))
     }
 
+    /// Guards against a second Ctrl-C crashing instead of exiting: the second signal lands while
+    /// the training thread is inside a GEMM, which a plain exit() turned into a segfault (its exit
+    /// handlers freed OpenBLAS's buffers under the running GEMM). Each of three tries must exit
+    /// with status 130 and leave the records whole.
+    @Test func secondSignalExitsAt130WithoutCrashing() throws {
+        let dir = temporaryDirectory()
+        let db = dir + "/lab.sqlite"
+        for attempt in 0..<3 {
+            let name = "twice-\(attempt)"
+            // Wider batches than quickRun's, so most of each step is spent inside GEMMs.
+            let args = quickRun(name, dir: dir, steps: 100_000, extra: ["--set", "train.batch_size=8", "--set", "train.seq_len=128"])
+            let p = try launch(args, log: dir + "/\(name).log")
+            defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+            let deadline = Date().addingTimeInterval(60)
+            var recorded = 0
+            while Date() < deadline, p.isRunning, recorded < 2 {
+                if FileManager.default.fileExists(atPath: db), let store = try? RecordStore(path: db),
+                   let run = try? store.run(named: name) {
+                    recorded = (try? store.steps(runID: run.id).count) ?? 0
+                }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            kill(p.processIdentifier, SIGINT)
+            Thread.sleep(forTimeInterval: 0.002 * Double(attempt + 1))
+            kill(p.processIdentifier, SIGINT)
+            let exitDeadline = Date().addingTimeInterval(30)
+            while p.isRunning, Date() < exitDeadline { Thread.sleep(forTimeInterval: 0.05) }
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            p.waitUntilExit()
+            let log = (try? String(contentsOfFile: dir + "/\(name).log", encoding: .utf8)) ?? ""
+            #expect(p.terminationReason == .exit && p.terminationStatus == 130, "attempt \(attempt): \(log)")
+            #expect(!log.contains("crashed"), "attempt \(attempt): \(log)")
+        }
+        let store = try RecordStore(path: db)
+        #expect(try store.query("PRAGMA integrity_check").first?.first?.string == "ok")
+    }
+
     /// Guards against `runs`/`show` that drift from the records: they list and summarise a
     /// finished run, and an unknown name fails with close suggestions.
     @Test func runsAndShowPrintTheRun() throws {
