@@ -77,7 +77,8 @@ struct TrainCommand: ParsableCommand {
         lines.append(String(format: "  final training loss %.4f", s.finalLoss))
         if let e = s.finalEvalLoss { lines.append(String(format: "  validation loss     %.4f nats/token", e)) }
         lines.append(String(format: "  median throughput   %.0f tokens/s", s.tokensPerSecond))
-        lines.append("  records             \(s.databasePath) (longcat-lab show \(s.runName))")
+        lines.append(noRecord ? "  records             none (--no-record)"
+                              : "  records             \(s.databasePath) (longcat-lab show \(s.runName))")
         lines.append("  config, checkpoints \(s.runDirectory)/")
         print(lines.joined(separator: "\n"))
         if s.interrupted { throw ExitCode(130) }

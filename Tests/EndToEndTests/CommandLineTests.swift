@@ -57,6 +57,18 @@ struct CommandLineTests {
         #expect(r.output.contains("BLAS kernel") && r.output.contains("ok"))
     }
 
+    /// Guards against a summary that points at a database --no-record never wrote.
+    @Test func noRecordTrainsWithoutADatabaseAndSaysSo() throws {
+        let dir = temporaryDirectory()
+        let r = try Lab.run(["train", Lab.root + "/experiments/quickstart.toml", "--no-record", "--quiet", "--results", dir,
+                             "--db", dir + "/lab.sqlite", "--set", "train.steps=2", "--set", "train.warmup_steps=0",
+                             "--set", "train.batch_size=2", "--set", "train.seq_len=16", "--set", "train.threads=1",
+                             "--set", "train.eval_batches=1", "--set", "train.checkpoint_interval=0"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("records             none (--no-record)"), "\(r.output)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/lab.sqlite"))
+    }
+
     /// bench prints throughput, the sgemm share, the step split and the memory split, with the
     /// micro-batches of gradient accumulation named and the roles adding up to the peak.
     @Test func benchPrintsTheSplitsAndTheMicroBatches() throws {
