@@ -4,9 +4,9 @@ import LabRecords
 
 /// The final validation loss of a sweep's groups per domain (or any evaluation label: table
 /// `eval_by_label`), and each group's paired difference over seeds against a baseline group per
-/// domain (`sweep FILE --report --by domain`). Each run counts at its last evaluation; runs
-/// without per-label rows (a corpus without labels) are left out, and so is a seed that a group
-/// lacks (the pairing is over the seeds both groups ran).
+/// domain (`sweep FILE --report --by domain`). Each finished run counts at its last evaluation;
+/// unfinished runs and runs without per-label rows (a corpus without labels) are left out, and so
+/// is a seed that a group lacks (the pairing is over the seeds both groups ran).
 public struct DomainComparison: Sendable {
     /// One domain: its evaluation tokens (in the baseline's first run), each group's mean final
     /// loss over its seeds, and each other group's paired difference against the baseline.
@@ -25,6 +25,8 @@ public struct DomainComparison: Sendable {
     public let rows: [Row]
     /// The evaluation steps the runs were read at (one step when every run finished alike).
     public let steps: [Int]
+    /// Runs of the sweep left out because they are not recorded or not finished.
+    public let unfinished: Int
 
     /// Reads the last evaluation of every run of `runs` found in `store`. Throws an
     /// `AnalysisError` when `baseline` names no group, or no run has per-label rows.
@@ -39,8 +41,9 @@ public struct DomainComparison: Sendable {
         var loss: [String: [String: [Int: Double]]] = [:]
         var tokens: [String: [String: Int]] = [:]
         var steps = Set<Int>()
+        var unfinished = 0
         for r in runs {
-            guard let row = try store.run(named: r.name) else { continue }
+            guard let row = try store.run(named: r.name), row.status == .finished else { unfinished += 1; continue }
             let labelled = try store.evalByLabel(runID: row.id)
             guard let last = labelled.map(\.step).max() else { continue }
             steps.insert(last)
@@ -57,6 +60,7 @@ public struct DomainComparison: Sendable {
         }
         self.baseline = chosen
         self.steps = steps.sorted()
+        self.unfinished = unfinished
         let labels = base.keys.sorted { (tokens[chosen]?[$0] ?? 0, $1) > (tokens[chosen]?[$1] ?? 0, $0) }
         rows = labels.map { label in
             var means: [String: Double] = [:], differences: [String: PairedDifference] = [:]
@@ -90,7 +94,8 @@ public struct DomainComparison: Sendable {
         let stepText = steps.count == 1 ? "step \(steps[0])" : "steps " + steps.map(String.init).joined(separator: ", ")
         let out = "## \(title) by domain\n\nFinal validation loss per domain (nats per predicted token; each run's last evaluation, \(stepText)), "
             + "mean over seeds per group, and the paired difference against \(baseline) over matched seeds with its 95% Student-t "
-            + "interval (mean +- t(0.975, n - 1) sd / sqrt(n)); * marks an interval that excludes 0.\n\n"
+            + "interval (mean +- t(0.975, n - 1) sd / sqrt(n)); * marks an interval that excludes 0."
+            + (unfinished > 0 ? " \(unfinished) run(s) of the sweep not finished (or not recorded) are left out." : "") + "\n\n"
         var head = ["domain", "eval tokens"] + groups
         for a in arms { head += ["\(a) - \(baseline)", "n"] }
         var lines = ["| " + head.joined(separator: " | ") + " |", "|" + String(repeating: "---|", count: head.count)]

@@ -8,8 +8,8 @@ import Testing
 struct DomainComparisonTests {
     /// A sweep of two variants (a, b) x seeds 1-3, recorded by hand: each run evaluates at steps
     /// 5 and 9 on domains c (800 tokens) and bible (200). At step 9, a's c loss is 2 + seed/100
-    /// and b's is 2.1 + seed/100 + (seed == 2 ? 0.03 : 0); bible is 3 for both arms, except b
-    /// seed 3 which has no evaluation at all.
+    /// and b's is 2.1 + seed/100 + (seed == 2 ? 0.03 : 0); bible is 3 for both arms. b seed 3
+    /// is still running (step 5 only, not finished).
     func recorded() throws -> (runs: [SweepRun], store: RecordStore) {
         let file = try sweep(smallConfig + """
             [sweep]
@@ -25,9 +25,10 @@ struct DomainComparisonTests {
         for r in runs {
             let seed = r.config.train.seed
             let isB = r.variant == "b"
-            if isB && seed == 3 { continue }
             let id = try store.beginRun(RunInfo(name: r.name, configTOML: "", configHash: r.name, seed: seed, threads: 1))
-            for step in [5, 9] {
+            // b seed 3 is still running at step 5: its rows must not be read as final ones.
+            let running = isB && seed == 3
+            for step in running ? [5] : [5, 9] {
                 var record = StepRecord(runID: id, step: StepRow(step: step, tokensSeen: 0, loss: 1, lmLoss: 1, balanceLoss: 0,
                                                                  zLoss: 0, mtpLoss: nil, lr: 0, gradNorm: 0, stepMs: 1, tokensPerS: 1))
                 let early = step == 5 ? 1.0 : 0.0  // the step-5 rows must not be read
@@ -36,16 +37,17 @@ struct DomainComparisonTests {
                                       EvalLabelRow(step: step, label: "c", loss: c, tokens: 800)]
                 try store.record(record)
             }
+            if !running { try store.finishRun(id, status: .finished) }
         }
         return (runs, store)
     }
 
     /// Guards against a per-domain table that reads an early evaluation, pairs seeds that one arm
-    /// lacks, orders domains by name instead of tokens, or puts the difference the wrong way round.
+    /// lacks or one still running, orders domains by name instead of tokens, or puts the difference the wrong way round.
     @Test func pairsFinalLossesPerDomainOverSharedSeeds() throws {
         let (runs, store) = try recorded()
         let table = try DomainComparison(title: "test", runs: runs, store: store, baseline: "test-a")
-        #expect(table.groups == ["test-a", "test-b"] && table.arms == ["test-b"] && table.steps == [9])
+        #expect(table.groups == ["test-a", "test-b"] && table.arms == ["test-b"] && table.steps == [9] && table.unfinished == 1)
         #expect(table.rows.map(\.label) == ["c", "bible"] && table.rows.map(\.tokens) == [800, 200])
         let c = table.rows[0]
         #expect(abs(c.means["test-a"]! - 2.02) < 1e-12)           // seeds 1-3
@@ -60,7 +62,7 @@ struct DomainComparisonTests {
 
         let md = table.rendered(.md)
         #expect(md.contains("| c | 800 | 2.0200 | 2.1300 | +0.1150 ["), "\(md)")
-        #expect(md.contains("step 9"))
+        #expect(md.contains("step 9") && md.contains("1 run(s) of the sweep not finished"))
         let csv = table.rendered(.csv).split(separator: "\n")
         #expect(csv.first == "domain,tokens,arm,mean,baseline,baseline_mean,diff,diff_lo,diff_hi,n,resolved")
         #expect(csv.contains { $0.hasPrefix("c,800,test-b,2.130000,test-a,2.020000,0.115000,") && $0.hasSuffix(",2,no") })
