@@ -56,7 +56,7 @@ public struct DomainComparison: Sendable {
         guard let chosen = baseline ?? groups.first, let base = loss[chosen] else {
             throw AnalysisError(groups.isEmpty
                 ? "--by domain: no run of sweep \(title) has per-domain evaluation rows (table eval_by_label); they exist for labelled corpora such as data.corpus = \"mix\", once a run has evaluated"
-                : "--baseline \(baseline ?? ""): group has no per-domain evaluation rows yet; groups with rows: " + groups.joined(separator: ", "))
+                : "--baseline \(baseline ?? ""): no finished run of that group has per-domain evaluation rows yet; groups with them: " + groups.joined(separator: ", "))
         }
         self.baseline = chosen
         self.steps = steps.sorted()
