@@ -44,8 +44,11 @@ struct TrendCommand: ParsableCommand {
         }
         var groups = try ScaleTrend.readPoints(tsv: text, path: file)
         if let question {
+            let all = groups.map(\.question)
             groups = groups.filter { $0.question == question }
-            guard !groups.isEmpty else { throw ValidationError("--question \(question): not in \(file)") }
+            guard !groups.isEmpty else {
+                throw ValidationError("--question \(question): not in \(file); its questions: " + all.joined(separator: ", "))
+            }
         }
         guard !groups.isEmpty else { throw ValidationError("\(file): no rows (expected \(ScaleTrend.columns.joined(separator: ", ")))") }
         let trends = try groups.map { try ScaleTrend(question: $0.question, points: $0.points, draws: draws) }
