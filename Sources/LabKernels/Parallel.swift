@@ -1,4 +1,5 @@
 import Dispatch
+import LabCPU
 
 /// How many worker threads the lab's parallel loops use. BLAS itself stays single-threaded
 /// (LabCPU sets that); all parallelism is here, over independent rows, heads or experts.
@@ -44,8 +45,13 @@ public struct SendablePointer<T>: @unchecked Sendable {
 }
 
 /// Runs `body(chunk)` for chunk in 0..<chunks, in parallel when `chunks > 1` and more than one
-/// thread is configured. Iterations must be independent. Chunks are assigned statically, so a
-/// result never depends on scheduling (determinism).
+/// thread is configured. Iterations must be independent; each computes the same thing whichever
+/// thread runs it, so a result never depends on scheduling (determinism).
+///
+/// The loop runs on the lab's worker pool (LabCPU's labpool: helpers that spin between loops,
+/// so a loop starts without waking a thread). A loop nested in another runs on its thread
+/// alone (both cores are busy with the outer loop already); a loop started while another
+/// thread's loop holds the pool (tests run concurrently) goes to Dispatch.
 @inlinable
 public func parallelFor(_ chunks: Int, _ body: @Sendable (Int) -> Void) {
     if chunks <= 0 { return }
@@ -53,7 +59,25 @@ public func parallelFor(_ chunks: Int, _ body: @Sendable (Int) -> Void) {
         for i in 0..<chunks { body(i) }
         return
     }
-    DispatchQueue.concurrentPerform(iterations: chunks, execute: body)
+    switch poolParallelFor(chunks, body) {
+    case 0: return
+    case -1: for i in 0..<chunks { body(i) }
+    default: DispatchQueue.concurrentPerform(iterations: chunks, execute: body)
+    }
+}
+
+/// `labpool_parallel_for` over `body`: 0 when it ran, -1 when nested in a pool loop, -2 when
+/// the pool is held by another thread (nothing ran in either case).
+@usableFromInline
+func poolParallelFor(_ chunks: Int, _ body: @Sendable (Int) -> Void) -> Int32 {
+    withoutActuallyEscaping(body) { escapable in
+        var task: (Int) -> Void = escapable
+        return withUnsafeMutablePointer(to: &task) { pointer in
+            labpool_parallel_for(chunks, Int32(LabThreads.count), { context, index in
+                context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+            }, pointer)
+        }
+    }
 }
 
 /// Splits `0..<count` into about `LabThreads.count` contiguous ranges and runs them in
@@ -112,4 +136,32 @@ public func parallelSum(_ count: Int, chunkSize: Int, costPerItem: Int = 1, minW
     var total = 0.0
     for c in 0..<chunks { total += partial[c] }
     return total
+}
+
+/// The worker pool's running totals (see `labpool_counters`): loops run, seconds helpers spent
+/// outside a loop (summed over helpers), seconds callers waited at loops' ends.
+public struct PoolCounters: Sendable {
+    public var loops = 0
+    public var helperIdleSeconds = 0.0
+    public var callerWaitSeconds = 0.0
+    /// Helpers started (threads - 1 once a loop has run).
+    public var helpers = 0
+
+    public init(loops: Int = 0, helperIdleSeconds: Double = 0, callerWaitSeconds: Double = 0, helpers: Int = 0) {
+        self.loops = loops; self.helperIdleSeconds = helperIdleSeconds
+        self.callerWaitSeconds = callerWaitSeconds; self.helpers = helpers
+    }
+
+    public static var now: PoolCounters {
+        var loops = 0, idle = 0, wait = 0
+        labpool_counters(&loops, &idle, &wait)
+        return PoolCounters(loops: loops, helperIdleSeconds: Double(idle) * 1e-9,
+                            callerWaitSeconds: Double(wait) * 1e-9, helpers: Int(labpool_helpers()))
+    }
+
+    /// Counts accumulated since `earlier` (helpers as now).
+    public func since(_ earlier: PoolCounters) -> PoolCounters {
+        PoolCounters(loops: loops - earlier.loops, helperIdleSeconds: helperIdleSeconds - earlier.helperIdleSeconds,
+                     callerWaitSeconds: callerWaitSeconds - earlier.callerWaitSeconds, helpers: helpers)
+    }
 }

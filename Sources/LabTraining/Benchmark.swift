@@ -16,12 +16,22 @@ public struct BenchmarkResult: Sendable {
     public var flopsPerToken = 0.0
     public var meanFfnExperts = 0.0
     public var peakMemoryMiB = 0.0
+    /// The worker pool's loops, helper idle time and caller waits over the measured steps.
+    public var pool = PoolCounters()
+    public var threads = 1
     /// Bytes held by the model (by role) and the optimizer; the rest of the peak is the runtime,
     /// the BLAS library's buffers, the corpus and the records.
     public var memorySplit: [(role: String, bytes: Int)] = []
     public var medianStepMs: Double { let s = stepMs.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
     public var tokensPerSecond: Double { medianStepMs > 0 ? Double(tokensPerStep) / (medianStepMs / 1000) : 0 }
     public var achievedGFlops: Double { flopsPerToken * tokensPerSecond / 1e9 }
+    /// Share of the measured steps' wall time the pool's helpers spent outside a parallel loop
+    /// (spinning or asleep), averaged over helpers: the step's serial parts as the other cores
+    /// see them, plus the helpers' waits for the next loop to start.
+    public var helperIdleShare: Double {
+        let wall = stepMs.reduce(0, +) / 1000
+        return wall > 0 && pool.helpers > 0 ? pool.helperIdleSeconds / (wall * Double(pool.helpers)) : 0
+    }
 }
 
 /// Peak resident memory of this process so far, in MiB.
@@ -54,11 +64,13 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
     result.tokensPerStep = cfg.train.batchSize * cfg.train.gradAccum * cfg.train.seqLen
     let microRows = cfg.train.batchSize * cfg.train.seqLen
     var ffnSum = 0.0
+    var poolAtStart = PoolCounters.now
     func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
     for step in 0..<(warmup + steps) {
         let measured = step >= warmup
         if step == warmup { Profiler.reset() }
         Profiler.enabled = measured
+        if step == warmup { poolAtStart = .now }
         let t0 = now()
         trainer.fillBatch(sampler, step: step)
         let losses = trainer.accumulatedStep()
@@ -85,6 +97,7 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
         }
     }
     Profiler.enabled = false
+    result.pool = PoolCounters.now.since(poolAtStart)
     try recorder?.finish(status: .finished, message: nil)
     let n = Double(steps)
     result.optimizerMs /= n; result.controllerMs /= n; result.recordMs /= n
@@ -96,6 +109,7 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
     result.meanFfnExperts = ffnSum / (n * Double(cfg.model.numLayers))
     result.flopsPerToken = ParameterCount(model: cfg.model).trainingFlopsPerToken(meanFfnExperts: result.meanFfnExperts, seqLen: cfg.train.seqLen)
     result.peakMemoryMiB = peakResidentMiB()
+    result.threads = LabThreads.count
     result.memorySplit = trainer.model.memorySplit()
         + [("AdamW moments m, v", 2 * trainer.optimizer.parameterCount * MemoryLayout<Float>.stride)]
     return result

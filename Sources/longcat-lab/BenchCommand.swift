@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
         discussion: """
         Trains a few steps after a warm-up and prints tokens/s (median step), the split of a \
         step into forward, backward, optimizer, controller and recording, each module's share, \
-        the achieved GFLOP/s against this machine's measured sgemm rate, and peak memory with the bytes the model's buffers and the optimizer hold, by role. \
+        the achieved GFLOP/s against this machine's measured sgemm rate, the worker pool's parallel loops per step, its helpers' idle share (the step's serial parts) and the caller's waits at loops' ends (imbalance), and peak memory with the bytes the model's buffers and the optimizer hold, by role. \
         Attention FLOPs count the causal half only (the mean context of a sequence of T is \
         (T + 1) / 2 keys). The presets: experiments/bench-tiny.toml (the default) and \
         experiments/bench-medium.toml (d 512, 4 layers, 64 + 32 experts, top-8, vocabulary 4096, \
@@ -54,6 +54,7 @@ struct BenchCommand: ParsableCommand {
         config     \(config): d \(m.hiddenSize), \(m.numLayers) layers, N \(m.nRoutedExperts) + Z \(m.zeroExpertNum), top-\(m.moeTopk), batch \(cfg.train.batchSize)x\(cfg.train.seqLen)\(cfg.train.gradAccum > 1 ? " x \(cfg.train.gradAccum) micro-batches per step" : "")
         throughput \(String(format: "%.0f", r.tokensPerSecond)) tokens/s (median of \(r.steps) steps, \(String(format: "%.1f", r.medianStepMs)) ms/step)
         compute    \(String(format: "%.2f", r.flopsPerToken / 1e6)) MFLOP/token at \(String(format: "%.2f", r.meanFfnExperts)) FFN experts/token/layer -> \(String(format: "%.1f", r.achievedGFlops)) GFLOP/s (sgemm 1024^3 here: \(String(format: "%.1f", sgemm)) before, \(String(format: "%.1f", sgemmAfter)) after GFLOP/s; \(String(format: "%.0f", 100 * r.achievedGFlops / sgemmBest))% of the higher)
+        threads    \(r.threads) (\(r.pool.helpers) pool helper\(r.pool.helpers == 1 ? "" : "s")): \(r.pool.loops / max(r.steps, 1)) parallel loops per step; helpers idle \(String(format: "%.1f", 100 * r.helperIdleShare))% of the steps' wall time (serial parts), caller waited \(String(format: "%.2f", r.pool.callerWaitSeconds * 1000 / Double(max(r.steps, 1)))) ms per step at loops' ends
         memory     peak resident \(String(format: "%.0f", r.peakMemoryMiB)) MiB
         """)
         let total = r.medianStepMs

@@ -79,6 +79,8 @@ struct CommandLineTests {
         #expect(r.output.contains("batch 2x32 x 2 micro-batches per step"))
         #expect(r.output.contains("before,") && r.output.contains("% of the higher"))
         let lines = r.output.split(separator: "\n").map(String.init)
+        // One worker thread: no pool helpers, no loops.
+        #expect(r.output.contains("threads    1 (0 pool helpers): 0 parallel loops per step"), "\(r.output)")
         guard let peakLine = lines.first(where: { $0.hasPrefix("memory     peak resident") }),
               let peak = Double(peakLine.split(separator: " ").dropLast().last ?? ""),
               let start = lines.firstIndex(where: { $0.hasPrefix("memory split") }) else {
