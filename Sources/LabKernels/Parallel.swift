@@ -69,11 +69,11 @@ public func parallelFor(_ chunks: Int, _ body: @Sendable (Int) -> Void) {
 /// `labpool_parallel_for` over `body`: 0 when it ran, -1 when nested in a pool loop, -2 when
 /// the pool is held by another thread (nothing ran in either case).
 @usableFromInline
-func poolParallelFor(_ chunks: Int, _ body: @Sendable (Int) -> Void) -> Int32 {
+func poolParallelFor(_ chunks: Int, threads: Int = LabThreads.count, _ body: @Sendable (Int) -> Void) -> Int32 {
     withoutActuallyEscaping(body) { escapable in
         var task: (Int) -> Void = escapable
         return withUnsafeMutablePointer(to: &task) { pointer in
-            labpool_parallel_for(chunks, Int32(LabThreads.count), { context, index in
+            labpool_parallel_for(chunks, Int32(threads), { context, index in
                 context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
             }, pointer)
         }

@@ -17,6 +17,16 @@ struct BufferTests {
         #expect(FloatBuffer([1, 2, 3]).array == [1, 2, 3])
     }
 
+    /// Guards against a range left uncleared when a large buffer is cleared by several threads
+    /// (sizes around the 2^18-element threshold and an odd split).
+    @Test(arguments: [(1 << 18) - 1, 1 << 18, (1 << 18) + 7, 3_000_001])
+    func largeZeroClearsEveryElement(count: Int) {
+        let buffer = FloatBuffer(count: count + 1)
+        buffer.ptr.update(repeating: 1, count: count + 1)
+        buffer.zero()
+        #expect((0...count).allSatisfy { buffer[$0] == 0 })
+    }
+
     /// Guards against platform-dependent randomness: the same seed must give the same stream,
     /// and different seeds different streams.
     @Test("LabRandom is deterministic per seed")

@@ -1,5 +1,6 @@
 import Dispatch
-import LabKernels
+import Foundation
+@testable import LabKernels
 import Testing
 
 /// Counts of how often each index ran, written by disjoint iterations.
@@ -16,26 +17,45 @@ private final class RunCounts: @unchecked Sendable {
     var allOnce: Bool { (0..<n).allSatisfy { counts[$0] == 1 } }
 }
 
+/// Runs `body` over 0..<count on the worker pool itself with `threads` threads (whatever
+/// `LabThreads` says meanwhile: other tests set it), retrying every 0.1 ms for up to 20 s while
+/// a concurrently running test holds the pool. False when it never got the pool.
+private func onPool(_ count: Int, threads: Int, _ body: @Sendable (Int) -> Void) -> Bool {
+    for _ in 0..<200_000 {
+        if poolParallelFor(count, threads: threads, body) == 0 { return true }
+        usleep(100)
+    }
+    return false
+}
+
 /// The worker pool behind `parallelFor`: each iteration exactly once, whatever runs it.
-@Suite("Worker pool")
+@Suite("Worker pool", .serialized)
 struct PoolTests {
     /// Guards against lost or repeated iterations when helpers claim indices concurrently
-    /// (counts below, at and far above the thread count).
+    /// (counts below, at and far above the thread count; 2 and 3 threads).
     @Test(arguments: [2, 3, 7, 1000])
     func everyIterationRunsOnce(count: Int) {
-        for _ in 0..<50 {
-            let runs = RunCounts(count)
-            parallelFor(count) { runs.bump($0) }
-            #expect(runs.allOnce, "count \(count)")
+        for threads in [2, 3] {
+            for _ in 0..<50 {
+                let runs = RunCounts(count)
+                #expect(onPool(count, threads: threads) { runs.bump($0) })
+                #expect(runs.allOnce, "count \(count), \(threads) threads")
+            }
         }
+        #expect(PoolCounters.now.helpers >= 2)
     }
 
-    /// Guards against a deadlock or a lost iteration when a loop runs inside a loop (the inner
-    /// one runs on its thread alone).
+    /// Guards against a deadlock or a lost iteration when a loop runs inside a pool loop (the
+    /// inner one runs on its thread alone and says so).
     @Test func nestedLoopsRunEveryIteration() {
         let runs = RunCounts(4 * 5)
-        parallelFor(4) { i in parallelFor(5) { j in runs.bump(i * 5 + j) } }
+        let nestedCodes = RunCounts(4)
+        #expect(onPool(4, threads: 2) { i in
+            if poolParallelFor(5, threads: 2, { _ in }) == -1 { nestedCodes.bump(i) }
+            parallelFor(5) { j in runs.bump(i * 5 + j) }
+        })
         #expect(runs.allOnce)
+        #expect(nestedCodes.allOnce)
     }
 
     /// Guards against a deadlock or a mixed-up loop when several threads start loops at once:
@@ -47,26 +67,21 @@ struct PoolTests {
         DispatchQueue.concurrentPerform(iterations: callers) { c in
             for _ in 0..<loops {
                 let runs = RunCounts(count)
-                parallelFor(count) { runs.bump($0) }
+                if poolParallelFor(count, threads: 2, { runs.bump($0) }) != 0 {
+                    DispatchQueue.concurrentPerform(iterations: count) { runs.bump($0) }
+                }
                 if !runs.allOnce { failures.bump(c) }
             }
         }
         #expect((0..<callers).allSatisfy { failures.counts[$0] == 0 })
     }
 
-    /// Guards against the pool silently never being used (every loop falling back to Dispatch):
-    /// with two or more threads a loop from an otherwise idle caller runs on the pool, and its
-    /// counters move. (Retried: a concurrently running test may hold the pool for a moment.)
-    @Test func loopsRunOnThePoolWithHelpers() {
-        guard LabThreads.count >= 2 else { return }
-        var counted = false
-        for _ in 0..<1000 where !counted {
-            let before = PoolCounters.now
-            parallelFor(2) { _ in }
-            let after = PoolCounters.now
-            counted = after.loops > before.loops
-        }
-        #expect(counted)
+    /// Guards against the pool's counters standing still (bench reports them): a loop on the
+    /// pool counts once, and its helpers exist.
+    @Test func poolLoopsAreCounted() {
+        let before = PoolCounters.now
+        #expect(onPool(2, threads: 2) { _ in })
+        #expect(PoolCounters.now.loops > before.loops)
         #expect(PoolCounters.now.helpers >= 1)
     }
 }
