@@ -1,5 +1,5 @@
-// The worker pool declared in labcpu.h. One loop at a time: a loop is published by bumping `epoch` after its task,
-// context and count are written; every helper acknowledges each epoch (after running its
+// The worker pool declared in labcpu.h. One loop at a time: a loop is published by bumping
+// `epoch` after its task, context and count are written; every helper acknowledges each epoch (after running its
 // share, or at once when the loop needs fewer helpers), and the caller waits for all
 // acknowledgements before the next loop can overwrite the loop's fields.
 #include "labcpu.h"

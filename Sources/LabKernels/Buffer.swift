@@ -33,12 +33,10 @@ public final class FloatBuffer: @unchecked Sendable {
 
     deinit { ptr.deallocate() }
 
-    /// Sets every element to 0.
     /// Sets every element to 0; a buffer of 1 MiB or more is cleared by the worker threads
     /// together (the gradient buffer and the backward's [R, D] scratch were cleared by one thread
     /// while the other waited).
     public func zero() {
-        if count < 1 << 18 { ptr.update(repeating: 0, count: count); return }
         let p = SendablePointer(ptr)
         parallelRanges(count, minWork: 1 << 18) { range in
             (p.base + range.lowerBound).update(repeating: 0, count: range.count)

@@ -54,16 +54,14 @@ public struct SendablePointer<T>: @unchecked Sendable {
 /// thread's loop holds the pool (tests run concurrently) goes to Dispatch.
 @inlinable
 public func parallelFor(_ chunks: Int, _ body: @Sendable (Int) -> Void) {
-    if chunks <= 0 { return }
-    if chunks == 1 || LabThreads.count == 1 {
-        for i in 0..<chunks { body(i) }
-        return
+    if chunks > 1 && LabThreads.count > 1 {
+        switch poolParallelFor(chunks, body) {
+        case 0: return
+        case -2: DispatchQueue.concurrentPerform(iterations: chunks, execute: body); return
+        default: break  // nested in a pool loop: run here
+        }
     }
-    switch poolParallelFor(chunks, body) {
-    case 0: return
-    case -1: for i in 0..<chunks { body(i) }
-    default: DispatchQueue.concurrentPerform(iterations: chunks, execute: body)
-    }
+    for i in 0..<chunks { body(i) }
 }
 
 /// `labpool_parallel_for` over `body`: 0 when it ran, -1 when nested in a pool loop, -2 when

@@ -29,9 +29,9 @@ extension LongCatModel {
     /// Recomputes layer `l`'s MoE output in two parts for the `rows` tokens of the last pass,
     /// through the training path (`expertsForward`, `combineForward`).
     ///
-    /// The [S, D] expert outputs and [S, F] hidden activations go into the MoE scratch, which no
-    /// pass holds anything in between passes (forward fills it, backward recomputes it): at the
-    /// medium bench's 8 x 512 tokens that is 78 MiB the probe would otherwise add to the peak.
+    /// The [S, D] expert outputs and [S, F] hidden activations go into the MoE scratch, which
+    /// holds nothing between passes (forward fills it, backward recomputes it): at the medium
+    /// bench's 8 x 512 tokens that is 78 MiB the probe would otherwise add to the peak.
     func moeParts(layer l: Int, rows r: Int) -> MoEParts {
         let s = moeShape, d = s.d, f = s.hidden
         let plan = saved[l].moe.plan

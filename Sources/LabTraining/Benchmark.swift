@@ -64,13 +64,12 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
     result.tokensPerStep = cfg.train.batchSize * cfg.train.gradAccum * cfg.train.seqLen
     let microRows = cfg.train.batchSize * cfg.train.seqLen
     var ffnSum = 0.0
-    var poolAtStart = PoolCounters.now
+    var poolAtStart = PoolCounters()
     func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
     for step in 0..<(warmup + steps) {
         let measured = step >= warmup
-        if step == warmup { Profiler.reset() }
+        if step == warmup { Profiler.reset(); poolAtStart = .now }
         Profiler.enabled = measured
-        if step == warmup { poolAtStart = .now }
         let t0 = now()
         trainer.fillBatch(sampler, step: step)
         let losses = trainer.accumulatedStep()
