@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs `longcat-lab bench` RUNS times (default 5) with the given arguments and prints each run's
 # figures and their medians: tokens/s, the share of the machine's sgemm rate that a whole step
-# reaches (against the higher of bench's two sgemm measurements), and peak resident memory.
+# reaches (against the higher of bench's two sgemm measurements), the threads' share of time
+# inside sgemm calls, the ceiling (the share a step with no time outside sgemm would reach), and
+# peak resident memory.
 #
 #   scripts/bench-medians.sh                                            # bench-tiny
 #   RUNS=5 scripts/bench-medians.sh --config experiments/bench-medium.toml
@@ -21,8 +23,10 @@ for i in $(seq "$runs"); do
   tps=$(echo "$out" | sed -n 's/^throughput \([0-9]*\) tokens\/s.*/\1/p')
   share=$(echo "$out" | sed -n 's/.*; \([0-9]*\)% of the higher.*/\1/p')
   peak=$(echo "$out" | sed -n 's/^memory     peak resident \([0-9]*\) MiB.*/\1/p')
-  echo "run $i: $tps tokens/s, $share% of sgemm, peak $peak MiB"
-  echo "$tps $share $peak" >> "$tmp"
+  inblas=$(echo "$out" | sed -n 's/^BLAS .*the threads spent \([0-9]*\)% of their time.*/\1/p')
+  ceiling=$(echo "$out" | sed -n 's/^ceiling .*would reach \([0-9]*\)% of.*/\1/p')
+  echo "run $i: $tps tokens/s, $share% of sgemm, $inblas% of threads' time in sgemm, ceiling $ceiling%, peak $peak MiB"
+  echo "$tps $share $peak $inblas $ceiling" >> "$tmp"
 done
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-echo "median of $runs: $(cut -d' ' -f1 "$tmp" | median) tokens/s, $(cut -d' ' -f2 "$tmp" | median)% of sgemm, peak $(cut -d' ' -f3 "$tmp" | median) MiB"
+echo "median of $runs: $(cut -d' ' -f1 "$tmp" | median) tokens/s, $(cut -d' ' -f2 "$tmp" | median)% of sgemm, $(cut -d' ' -f4 "$tmp" | median)% in sgemm, ceiling $(cut -d' ' -f5 "$tmp" | median)%, peak $(cut -d' ' -f3 "$tmp" | median) MiB"

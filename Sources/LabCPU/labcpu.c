@@ -84,3 +84,31 @@ __attribute__((constructor)) static void labcpu_choose_kernel(void) {
     // idle BLAS workers spinning between calls).
     openblas_set_num_threads(1);
 }
+
+// MARK: - BLAS accounting (see labcpu.h)
+
+#include <stdatomic.h>
+#include <time.h>
+
+static atomic_long blas_calls = 0;
+static atomic_long blas_ns = 0;
+static atomic_long blas_flops = 0;
+
+long labcpu_clock_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+void labcpu_blas_note(long start_ns, long flops) {
+    long elapsed = labcpu_clock_ns() - start_ns;
+    atomic_fetch_add_explicit(&blas_calls, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&blas_ns, elapsed, memory_order_relaxed);
+    atomic_fetch_add_explicit(&blas_flops, flops, memory_order_relaxed);
+}
+
+void labcpu_blas_counters(long *calls, long *ns, long *flops) {
+    *calls = atomic_load(&blas_calls);
+    *ns = atomic_load(&blas_ns);
+    *flops = atomic_load(&blas_flops);
+}

@@ -1,4 +1,5 @@
 import Dispatch
+import LabKernels
 
 /// Where a training step spends its time, by module and direction; used by `longcat-lab bench`.
 /// Off by default: a disabled timer costs one branch.
@@ -26,44 +27,64 @@ public enum Profiler {
     nonisolated(unsafe) public static var enabled = false
     /// Nanoseconds per key, [forward, backward].
     nonisolated(unsafe) public static var nanoseconds = [[UInt64]](repeating: [0, 0], count: ProfileKey.allCases.count)
+    /// Nanoseconds the threads spent inside BLAS calls per key, [forward, backward], summed over
+    /// threads (zero unless `blasAccounting` is on).
+    nonisolated(unsafe) public static var blasNanoseconds = [[UInt64]](repeating: [0, 0], count: ProfileKey.allCases.count)
 
     /// Nanoseconds of whole forward and backward passes.
     nonisolated(unsafe) public static var phaseNanoseconds: [UInt64] = [0, 0]
 
     public static func reset() {
         nanoseconds = [[UInt64]](repeating: [0, 0], count: ProfileKey.allCases.count)
+        blasNanoseconds = nanoseconds
         phaseNanoseconds = [0, 0]
     }
 
+    /// The two clocks a timer reads: wall time and the threads' summed time inside BLAS.
+    struct Clocks {
+        var wall: UInt64, blas: UInt64
+        static var now: Clocks { Clocks(wall: DispatchTime.now().uptimeNanoseconds, blas: blasNanosecondsSoFar()) }
+        static let zero = Clocks(wall: 0, blas: 0)
+        static func - (a: Clocks, b: Clocks) -> Clocks { Clocks(wall: a.wall &- b.wall, blas: a.blas &- b.blas) }
+        static func + (a: Clocks, b: Clocks) -> Clocks { Clocks(wall: a.wall &+ b.wall, blas: a.blas &+ b.blas) }
+    }
+
     /// Time spent in timers nested inside the running one (so every key gets exclusive time).
-    nonisolated(unsafe) private static var nestedNanoseconds: UInt64 = 0
+    nonisolated(unsafe) private static var nestedClocks = Clocks.zero
+
+    /// Adds `elapsed` less `inner` (the nested timers' share) to `key`.
+    private static func add(_ key: ProfileKey, backward: Bool, elapsed: Clocks, inner: Clocks) {
+        let d = backward ? 1 : 0
+        nanoseconds[key.rawValue][d] += elapsed.wall - min(elapsed.wall, inner.wall)
+        blasNanoseconds[key.rawValue][d] += elapsed.blas - min(elapsed.blas, inner.blas)
+    }
 
     /// Runs `body`, adding its time minus that of nested timers to `key`. Main thread only.
     @inline(__always)
     static func time<T>(_ key: ProfileKey, backward: Bool = false, _ body: () -> T) -> T {
         guard enabled else { return body() }
-        let outerNested = nestedNanoseconds
-        nestedNanoseconds = 0
-        let start = DispatchTime.now().uptimeNanoseconds
+        let outerNested = nestedClocks
+        nestedClocks = .zero
+        let start = Clocks.now
         let result = body()
-        let elapsed = DispatchTime.now().uptimeNanoseconds - start
-        nanoseconds[key.rawValue][backward ? 1 : 0] += elapsed - min(elapsed, nestedNanoseconds)
-        nestedNanoseconds = outerNested + elapsed
+        let elapsed = Clocks.now - start
+        add(key, backward: backward, elapsed: elapsed, inner: nestedClocks)
+        nestedClocks = outerNested + elapsed
         return result
     }
 
     /// Adds the time since `start`, less the nested timers' share since then, to `key`, and
     /// reports the whole span as nested to an enclosing timer. Used by `ProfileLaps`.
-    static func addLap(_ key: ProfileKey, backward: Bool, start: UInt64, nestedAtStart: UInt64) -> UInt64 {
-        let now = DispatchTime.now().uptimeNanoseconds
-        let elapsed = now - start, inner = nestedNanoseconds - nestedAtStart
-        nanoseconds[key.rawValue][backward ? 1 : 0] += elapsed - min(elapsed, inner)
-        nestedNanoseconds = nestedAtStart + elapsed
+    static func addLap(_ key: ProfileKey, backward: Bool, start: Clocks, nestedAtStart: Clocks) -> Clocks {
+        let now = Clocks.now
+        let elapsed = now - start
+        add(key, backward: backward, elapsed: elapsed, inner: nestedClocks - nestedAtStart)
+        nestedClocks = nestedAtStart + elapsed
         return now
     }
 
     /// Time of the timers that have finished so far (for `ProfileLaps`).
-    static var nested: UInt64 { nestedNanoseconds }
+    static var nested: Clocks { nestedClocks }
 
     /// Adds the time since `start` to the forward or backward phase; returns now.
     static func addPhase(backward: Bool, since start: UInt64) -> UInt64 {
@@ -78,12 +99,12 @@ public enum Profiler {
 /// Off, it costs one branch per lap. Main thread only.
 struct ProfileLaps {
     private let backward: Bool
-    private var start: UInt64 = 0, nestedAtStart: UInt64 = 0
+    private var start = Profiler.Clocks.zero, nestedAtStart = Profiler.Clocks.zero
 
     init(backward: Bool = false) {
         self.backward = backward
         guard Profiler.enabled else { return }
-        start = DispatchTime.now().uptimeNanoseconds
+        start = .now
         nestedAtStart = Profiler.nested
     }
 

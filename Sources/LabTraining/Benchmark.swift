@@ -13,11 +13,16 @@ public struct BenchmarkResult: Sendable {
     public var forwardMs = 0.0, backwardMs = 0.0, optimizerMs = 0.0, controllerMs = 0.0, recordMs = 0.0
     /// Per module: label, forward ms per step, backward ms per step.
     public var modules: [(String, Double, Double)] = []
+    /// Per module (in `modules`' order): the threads' ms per step inside BLAS, summed over threads.
+    public var moduleBLASms: [Double] = []
     public var flopsPerToken = 0.0
     public var meanFfnExperts = 0.0
     public var peakMemoryMiB = 0.0
     /// The worker pool's loops, helper idle time and caller waits over the measured steps.
     public var pool = PoolCounters()
+    /// The BLAS calls of the measured steps: their count, the threads' seconds inside them and
+    /// the operations they executed.
+    public var blas = BLASCounters()
     public var threads = 1
     /// Bytes held by the model (by role) and the optimizer; the rest of the peak is the runtime,
     /// the BLAS library's buffers, the corpus and the records.
@@ -25,6 +30,25 @@ public struct BenchmarkResult: Sendable {
     public var medianStepMs: Double { let s = stepMs.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
     public var tokensPerSecond: Double { medianStepMs > 0 ? Double(tokensPerStep) / (medianStepMs / 1000) : 0 }
     public var achievedGFlops: Double { flopsPerToken * tokensPerSecond / 1e9 }
+    /// Operations the BLAS calls executed per step over the model's count for a step (causal
+    /// attention, no recomputation): above 1 by what attention's blocks compute beyond the
+    /// causal half, plus the scores its backward recomputes.
+    public var blasFlopRatio: Double {
+        let model = flopsPerToken * Double(tokensPerStep) * Double(steps)
+        return model > 0 ? blas.flops / model : 0
+    }
+    /// Share of the threads' time (threads x the measured steps' wall time) spent inside BLAS.
+    public var blasTimeShare: Double {
+        let wall = stepMs.reduce(0, +) / 1000
+        return wall > 0 ? blas.seconds / (wall * Double(threads)) : 0
+    }
+    /// GFLOP/s a step would reach if it spent no time outside BLAS: the model's FLOPs over the
+    /// BLAS seconds shared by the threads. Divided by the sgemm rate, the most this step's BLAS
+    /// calls, with their shapes and their extra operations, allow.
+    public var gflopsWithBLASOnly: Double {
+        let model = flopsPerToken * Double(tokensPerStep) * Double(steps)
+        return blas.seconds > 0 ? model / (blas.seconds / Double(threads)) / 1e9 : 0
+    }
     /// Share of the measured steps' wall time the pool's helpers spent outside a parallel loop
     /// (spinning or asleep), averaged over helpers: the step's serial parts as the other cores
     /// see them, plus the helpers' waits for the next loop to start.
@@ -65,11 +89,13 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
     let microRows = cfg.train.batchSize * cfg.train.seqLen
     var ffnSum = 0.0
     var poolAtStart = PoolCounters()
+    var blasAtStart = BLASCounters()
     func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
     for step in 0..<(warmup + steps) {
         let measured = step >= warmup
-        if step == warmup { Profiler.reset(); poolAtStart = .now }
+        if step == warmup { Profiler.reset(); poolAtStart = .now; blasAtStart = .now }
         Profiler.enabled = measured
+        blasAccounting = measured
         let t0 = now()
         trainer.fillBatch(sampler, step: step)
         let losses = trainer.accumulatedStep()
@@ -96,7 +122,9 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
         }
     }
     Profiler.enabled = false
+    blasAccounting = false
     result.pool = PoolCounters.now.since(poolAtStart)
+    result.blas = BLASCounters.now.since(blasAtStart)
     try recorder?.finish(status: .finished, message: nil)
     let n = Double(steps)
     result.optimizerMs /= n; result.controllerMs /= n; result.recordMs /= n
@@ -104,6 +132,9 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
     result.backwardMs = Double(Profiler.phaseNanoseconds[1]) / 1e6 / n
     result.modules = ProfileKey.allCases.map { k in
         (k.label, Double(Profiler.nanoseconds[k.rawValue][0]) / 1e6 / n, Double(Profiler.nanoseconds[k.rawValue][1]) / 1e6 / n)
+    }
+    result.moduleBLASms = ProfileKey.allCases.map { k in
+        Double(Profiler.blasNanoseconds[k.rawValue][0] + Profiler.blasNanoseconds[k.rawValue][1]) / 1e6 / n
     }
     result.meanFfnExperts = ffnSum / (n * Double(cfg.model.numLayers))
     result.flopsPerToken = ParameterCount(model: cfg.model).trainingFlopsPerToken(meanFfnExperts: result.meanFfnExperts, seqLen: cfg.train.seqLen)

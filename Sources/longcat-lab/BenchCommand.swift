@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
         discussion: """
         Trains a few steps after a warm-up and prints tokens/s (median step), the split of a \
         step into forward, backward, optimizer, controller and recording, each module's share, \
-        the achieved GFLOP/s against this machine's measured sgemm rate, the worker pool's parallel loops per step, its helpers' idle share (the step's serial parts) and the caller's waits at loops' ends (imbalance), and peak memory with the bytes the model's buffers and the optimizer hold, by role. \
+        the achieved GFLOP/s against this machine's measured sgemm rate, the worker pool's parallel loops per step, its helpers' idle share (the step's serial parts) and the caller's waits at loops' ends (imbalance), the sgemm calls' share of the threads' time and their rate (and so the share of sgemm a step would reach with no time outside them), and peak memory with the bytes the model's buffers and the optimizer hold, by role. \
         Attention FLOPs count the causal half only (the mean context of a sequence of T is \
         (T + 1) / 2 keys). The presets: experiments/bench-tiny.toml (the default) and \
         experiments/bench-medium.toml (d 512, 4 layers, 64 + 32 experts, top-8, vocabulary 4096, \
@@ -55,6 +55,8 @@ struct BenchCommand: ParsableCommand {
         throughput \(String(format: "%.0f", r.tokensPerSecond)) tokens/s (median of \(r.steps) steps, \(String(format: "%.1f", r.medianStepMs)) ms/step)
         compute    \(String(format: "%.2f", r.flopsPerToken / 1e6)) MFLOP/token at \(String(format: "%.2f", r.meanFfnExperts)) FFN experts/token/layer -> \(String(format: "%.1f", r.achievedGFlops)) GFLOP/s (sgemm 1024^3 here: \(String(format: "%.1f", sgemm)) before, \(String(format: "%.1f", sgemmAfter)) after GFLOP/s; \(String(format: "%.0f", 100 * r.achievedGFlops / sgemmBest))% of the higher)
         threads    \(r.threads) (\(r.pool.helpers) pool helper\(r.pool.helpers == 1 ? "" : "s")): \(r.pool.loops / max(r.steps, 1)) parallel loops per step; helpers idle \(String(format: "%.1f", 100 * r.helperIdleShare))% of the steps' wall time (serial parts), caller waited \(String(format: "%.2f", r.pool.callerWaitSeconds * 1000 / Double(max(r.steps, 1)))) ms per step at loops' ends
+        BLAS       \(r.blas.calls / max(r.steps, 1)) sgemm calls per step executing \(String(format: "%.2f", r.blasFlopRatio))x the model's FLOPs (attention's diagonal blocks, recomputed scores); the threads spent \(String(format: "%.0f", 100 * r.blasTimeShare))% of their time in them, at \(String(format: "%.1f", r.blas.gflopsPerThread)) GFLOP/s per thread (\(String(format: "%.0f", 100 * r.blas.gflopsPerThread * Double(r.threads) / sgemmBest))% of the higher sgemm's per-thread rate)
+        ceiling    with no time outside sgemm, this step would reach \(String(format: "%.0f", 100 * r.gflopsWithBLASOnly / sgemmBest))% of the higher sgemm
         memory     peak resident \(String(format: "%.0f", r.peakMemoryMiB)) MiB
         """)
         let total = r.medianStepMs
@@ -67,9 +69,12 @@ struct BenchCommand: ParsableCommand {
         print(row("gradient clip + AdamW", r.optimizerMs))
         print(row("bias controllers", r.controllerMs))
         print(row(noRecord ? "recording (off)" : "recording (SQLite)", r.recordMs))
-        print("by module (forward / backward ms per step)")
-        for (label, f, b) in r.modules where f + b > 0.005 {
-            print("  " + pad(label, 40) + String(format: " %8.2f / %8.2f ms  %5.1f%%", f, b, 100 * (f + b) / max(total, 1e-9)))
+        print("by module (forward / backward ms per step, share of the step; the threads' time in sgemm, and the ms per step outside it)")
+        for ((label, f, b), blasMs) in zip(r.modules, r.moduleBLASms) where f + b > 0.005 {
+            let threadMs = (f + b) * Double(r.threads)
+            print("  " + pad(label, 40) + String(format: " %8.2f / %8.2f ms  %5.1f%%   sgemm %3.0f%%, outside %7.2f ms",
+                                                  f, b, 100 * (f + b) / max(total, 1e-9), 100 * blasMs / max(threadMs, 1e-9),
+                                                  max(0, threadMs - blasMs) / Double(r.threads)))
         }
         print("memory split (buffers held, MiB; share of the peak resident)")
         let mib = 1024.0 * 1024.0

@@ -81,6 +81,26 @@ struct CommandLineTests {
         let lines = r.output.split(separator: "\n").map(String.init)
         // One worker thread: no pool helpers, no loops.
         #expect(r.output.contains("threads    1 (0 pool helpers): 0 parallel loops per step"), "\(r.output)")
+        // The sgemm calls execute at least the model's FLOPs (attention's blocks add some), and a
+        // step with no time outside them would reach at least the share the step reached.
+        func number(after marker: String, in line: String?) -> Double? {
+            guard let line, let range = line.range(of: marker) else { return nil }
+            return Double(line[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+        }
+        func percent(before marker: String, in line: String?) -> Double? {
+            guard let line, let range = line.range(of: marker) else { return nil }
+            return Double(String(line[..<range.lowerBound].reversed().prefix { $0.isNumber || $0 == "." }.reversed()))
+        }
+        let blasLine = lines.first { $0.hasPrefix("BLAS ") }
+        let ratio = number(after: "per step executing ", in: blasLine)
+        let inBLAS = number(after: "the threads spent ", in: blasLine)
+        let share = percent(before: "% of the higher)", in: lines.first { $0.hasPrefix("compute ") })
+        let ceiling = number(after: "this step would reach ", in: lines.first { $0.hasPrefix("ceiling ") })
+        #expect(ratio.map { $0 >= 1 && $0 < 1.5 } == true, "\(blasLine ?? r.output)")
+        #expect(inBLAS.map { $0 > 10 && $0 <= 100 } == true, "\(blasLine ?? r.output)")
+        if let share, let ceiling { #expect(ceiling >= share, "ceiling \(ceiling)% below the step's \(share)%") }
+        else { Issue.record("no share or ceiling in \(r.output)") }
+        #expect(lines.contains { $0.contains("dense SwiGLU FFNs") && $0.contains("sgemm") && $0.contains("outside") })
         guard let peakLine = lines.first(where: { $0.hasPrefix("memory     peak resident") }),
               let peak = Double(peakLine.split(separator: " ").dropLast().last ?? ""),
               let start = lines.firstIndex(where: { $0.hasPrefix("memory split") }) else {

@@ -45,3 +45,17 @@ int labpool_helpers(void);
 /// (spinning or asleep; summed over helpers, counted up to each helper's latest loop); and
 /// nanoseconds callers waited at loops' ends for helpers to finish their share.
 void labpool_counters(long *loops, long *helper_idle_ns, long *caller_wait_ns);
+
+// Accounting of BLAS calls, for `bench`: how much of the threads' time a step spends inside
+// sgemm, and at what rate. The lab's GEMM wrapper calls these only while accounting is on.
+
+/// A monotonic clock in nanoseconds.
+long labcpu_clock_ns(void);
+
+/// Adds one BLAS call that started at `start_ns` (from labcpu_clock_ns) and did `flops`
+/// floating-point operations (2 m n k) to the running totals.
+void labcpu_blas_note(long start_ns, long flops);
+
+/// Running totals since start-up: BLAS calls noted, nanoseconds inside them (summed over the
+/// threads that made them), and their floating-point operations.
+void labcpu_blas_counters(long *calls, long *ns, long *flops);
