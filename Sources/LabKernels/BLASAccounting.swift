@@ -38,13 +38,14 @@ public struct BLASCounters: Sendable, Equatable {
     public var gflopsPerThread: Double { seconds > 0 ? flops / seconds / 1e9 : 0 }
 }
 
-/// Nanoseconds inside BLAS so far, summed over threads (for the profiler's per-module split).
+/// Nanoseconds inside BLAS so far (summed over threads) and operations executed, for the
+/// profiler's per-module split; zeros while accounting is off.
 @inline(__always)
-public func blasNanosecondsSoFar() -> UInt64 {
-    guard blasAccounting else { return 0 }
+public func blasTotalsSoFar() -> (nanoseconds: UInt64, flops: UInt64) {
+    guard blasAccounting else { return (0, 0) }
     var calls = 0, ns = 0, flops = 0
     labcpu_blas_counters(&calls, &ns, &flops)
-    return UInt64(ns)
+    return (UInt64(ns), UInt64(flops))
 }
 
 /// Runs one BLAS call `body` of `flops` operations, noting it when accounting is on.

@@ -30,6 +30,8 @@ public enum Profiler {
     /// Nanoseconds the threads spent inside BLAS calls per key, [forward, backward], summed over
     /// threads (zero unless `blasAccounting` is on).
     nonisolated(unsafe) public static var blasNanoseconds = [[UInt64]](repeating: [0, 0], count: ProfileKey.allCases.count)
+    /// Operations the BLAS calls executed per key, [forward, backward] (zero unless accounting is on).
+    nonisolated(unsafe) public static var blasFlops = [[UInt64]](repeating: [0, 0], count: ProfileKey.allCases.count)
 
     /// Nanoseconds of whole forward and backward passes.
     nonisolated(unsafe) public static var phaseNanoseconds: [UInt64] = [0, 0]
@@ -37,16 +39,25 @@ public enum Profiler {
     public static func reset() {
         nanoseconds = [[UInt64]](repeating: [0, 0], count: ProfileKey.allCases.count)
         blasNanoseconds = nanoseconds
+        blasFlops = nanoseconds
         phaseNanoseconds = [0, 0]
     }
 
-    /// The two clocks a timer reads: wall time and the threads' summed time inside BLAS.
+    /// The counters a timer reads: wall time, the threads' summed time inside BLAS and the
+    /// operations BLAS executed.
     struct Clocks {
-        var wall: UInt64, blas: UInt64
-        static var now: Clocks { Clocks(wall: DispatchTime.now().uptimeNanoseconds, blas: blasNanosecondsSoFar()) }
-        static let zero = Clocks(wall: 0, blas: 0)
-        static func - (a: Clocks, b: Clocks) -> Clocks { Clocks(wall: a.wall &- b.wall, blas: a.blas &- b.blas) }
-        static func + (a: Clocks, b: Clocks) -> Clocks { Clocks(wall: a.wall &+ b.wall, blas: a.blas &+ b.blas) }
+        var wall: UInt64, blas: UInt64, flops: UInt64
+        static var now: Clocks {
+            let totals = blasTotalsSoFar()
+            return Clocks(wall: DispatchTime.now().uptimeNanoseconds, blas: totals.nanoseconds, flops: totals.flops)
+        }
+        static let zero = Clocks(wall: 0, blas: 0, flops: 0)
+        static func - (a: Clocks, b: Clocks) -> Clocks {
+            Clocks(wall: a.wall &- b.wall, blas: a.blas &- b.blas, flops: a.flops &- b.flops)
+        }
+        static func + (a: Clocks, b: Clocks) -> Clocks {
+            Clocks(wall: a.wall &+ b.wall, blas: a.blas &+ b.blas, flops: a.flops &+ b.flops)
+        }
     }
 
     /// Time spent in timers nested inside the running one (so every key gets exclusive time).
@@ -57,6 +68,7 @@ public enum Profiler {
         let d = backward ? 1 : 0
         nanoseconds[key.rawValue][d] += elapsed.wall - min(elapsed.wall, inner.wall)
         blasNanoseconds[key.rawValue][d] += elapsed.blas - min(elapsed.blas, inner.blas)
+        blasFlops[key.rawValue][d] += elapsed.flops - min(elapsed.flops, inner.flops)
     }
 
     /// Runs `body`, adding its time minus that of nested timers to `key`. Main thread only.

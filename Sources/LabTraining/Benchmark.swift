@@ -15,6 +15,8 @@ public struct BenchmarkResult: Sendable {
     public var modules: [(String, Double, Double)] = []
     /// Per module (in `modules`' order): the threads' ms per step inside BLAS, summed over threads.
     public var moduleBLASms: [Double] = []
+    /// Per module (in `modules`' order): GFLOP/s per thread inside its BLAS calls.
+    public var moduleBLASgflops: [Double] = []
     public var flopsPerToken = 0.0
     public var meanFfnExperts = 0.0
     public var peakMemoryMiB = 0.0
@@ -135,6 +137,11 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
     }
     result.moduleBLASms = ProfileKey.allCases.map { k in
         Double(Profiler.blasNanoseconds[k.rawValue][0] + Profiler.blasNanoseconds[k.rawValue][1]) / 1e6 / n
+    }
+    result.moduleBLASgflops = ProfileKey.allCases.map { k in
+        let ns = Profiler.blasNanoseconds[k.rawValue][0] + Profiler.blasNanoseconds[k.rawValue][1]
+        let flops = Profiler.blasFlops[k.rawValue][0] + Profiler.blasFlops[k.rawValue][1]
+        return ns > 0 ? Double(flops) / Double(ns) : 0
     }
     result.meanFfnExperts = ffnSum / (n * Double(cfg.model.numLayers))
     result.flopsPerToken = ParameterCount(model: cfg.model).trainingFlopsPerToken(meanFfnExperts: result.meanFfnExperts, seqLen: cfg.train.seqLen)

@@ -69,12 +69,15 @@ struct BenchCommand: ParsableCommand {
         print(row("gradient clip + AdamW", r.optimizerMs))
         print(row("bias controllers", r.controllerMs))
         print(row(noRecord ? "recording (off)" : "recording (SQLite)", r.recordMs))
-        print("by module (forward / backward ms per step, share of the step; the threads' time in sgemm, and the ms per step outside it)")
-        for ((label, f, b), blasMs) in zip(r.modules, r.moduleBLASms) where f + b > 0.005 {
-            let threadMs = (f + b) * Double(r.threads)
-            print("  " + pad(label, 40) + String(format: " %8.2f / %8.2f ms  %5.1f%%   sgemm %3.0f%%, outside %7.2f ms",
-                                                  f, b, 100 * (f + b) / max(total, 1e-9), 100 * blasMs / max(threadMs, 1e-9),
-                                                  max(0, threadMs - blasMs) / Double(r.threads)))
+        print("by module (forward / backward ms per step, share of the step; the share of the threads' time in sgemm, its rate against the higher sgemm's per-thread rate, and the ms per step outside sgemm)")
+        let perThreadSgemm = sgemmBest / Double(max(r.threads, 1))
+        for (i, (label, f, b)) in r.modules.enumerated() where f + b > 0.005 {
+            let threadMs = (f + b) * Double(r.threads), blasMs = r.moduleBLASms[i]
+            let rate = blasMs > 0 ? String(format: "at %3.0f%%", 100 * r.moduleBLASgflops[i] / perThreadSgemm) : "      "
+            print("  " + pad(label, 40)
+                  + String(format: " %8.2f / %8.2f ms  %5.1f%%   sgemm %3.0f%% ", f, b, 100 * (f + b) / max(total, 1e-9),
+                           100 * blasMs / max(threadMs, 1e-9))
+                  + rate + String(format: ", outside %7.2f ms", max(0, threadMs - blasMs) / Double(r.threads)))
         }
         print("memory split (buffers held, MiB; share of the peak resident)")
         let mib = 1024.0 * 1024.0
