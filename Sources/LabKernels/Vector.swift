@@ -48,6 +48,15 @@ public func copy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>
     if count > 0 { dst.update(from: src, count: count) }
 }
 
+/// dst = src on the worker threads together when it is 1 MiB or more (as `FloatBuffer.zero`),
+/// for the [R, D] copies between a layer's passes; the ranges must not overlap.
+public func parallelCopy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+    let pd = SendablePointer(dst), ps = SendablePointer(UnsafeMutablePointer(mutating: src))
+    parallelRanges(count, minWork: 1 << 18) { range in
+        (pd.base + range.lowerBound).update(from: ps.base + range.lowerBound, count: range.count)
+    }
+}
+
 /// sum_i a_i * b_i, accumulated in Float within chunks and in Double across chunks.
 public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
     let pa = SendablePointer(UnsafeMutablePointer(mutating: a))

@@ -58,9 +58,12 @@ struct LayerContext {
     let rope: RopeTable
     var rows: Int { batch * seqLen }
 
-    /// out = RMSNorm(x) with the weight at `offset`; 1/rms into `rstd`.
-    func norm(_ out: FloatBuffer, _ rstd: FloatBuffer, _ x: UnsafePointer<Float>, _ offset: Int) {
-        rmsNormForward(out: out.ptr, rstd: rstd.ptr, x: x, weight: w + offset, rows: rows, dim: d, eps: eps)
+    /// out = RMSNorm(x) with the weight at `offset`; 1/rms into `rstd`; x also copied into
+    /// `copyTo` when given (in the same pass).
+    func norm(_ out: FloatBuffer, _ rstd: FloatBuffer, _ x: UnsafePointer<Float>, _ offset: Int,
+              copyTo: UnsafeMutablePointer<Float>? = nil) {
+        rmsNormForward(out: out.ptr, rstd: rstd.ptr, x: x, weight: w + offset, rows: rows, dim: d, eps: eps,
+                       copyTo: copyTo)
     }
 
     /// dx += RMSNorm'(x)^T dOut, and the weight's gradient.
@@ -76,26 +79,22 @@ func layerForward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, con
                   moeScratch: MoEScratch) -> Double {
     let r = c.rows, d = c.d, o = c.offsets, w = c.w
     var laps = ProfileLaps()
-    c.norm(t.normA, s.rstdA0, x, o.inputNorm[0])
-    s.h1.ptr.update(from: x, count: r * d)
+    c.norm(t.normA, s.rstdA0, x, o.inputNorm[0], copyTo: s.h1.ptr)   // h1 = x (+ MLA below)
     laps.lap(.norms)
     mlaForward(y: s.h1.ptr, x: t.normA.ptr, weights: w, at: o.attention[0], shape: c.mla, saved: s.attention[0],
                scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
     laps.lap(.mlaProjections)
-    c.norm(t.normU, s.rstdU, s.h1.ptr, o.postAttnNorm[0])
-    s.h2.ptr.update(from: s.h1.ptr, count: r * d)
+    c.norm(t.normU, s.rstdU, s.h1.ptr, o.postAttnNorm[0], copyTo: s.h2.ptr)
     laps.lap(.norms)
     ffnForward(y: s.h2.ptr, u: t.normU.ptr, weights: w, at: o.ffn[0], d: d, hidden: c.ffnHidden, rows: r,
                saved: s.ffn[0], scratch: ffnScratch)
     laps.lap(.denseFFN)
-    c.norm(t.normA, s.rstdA1, s.h2.ptr, o.inputNorm[1])
-    s.h3.ptr.update(from: s.h2.ptr, count: r * d)
+    c.norm(t.normA, s.rstdA1, s.h2.ptr, o.inputNorm[1], copyTo: s.h3.ptr)
     laps.lap(.norms)
     mlaForward(y: s.h3.ptr, x: t.normA.ptr, weights: w, at: o.attention[1], shape: c.mla, saved: s.attention[1],
                scratch: mlaScratch, rope: c.rope, batch: c.batch, seqLen: c.seqLen)
     laps.lap(.mlaProjections)
-    c.norm(t.normV, s.rstdV, s.h3.ptr, o.postAttnNorm[1])
-    out.update(from: s.h3.ptr, count: r * d)
+    c.norm(t.normV, s.rstdV, s.h3.ptr, o.postAttnNorm[1], copyTo: out)
     laps.lap(.norms)
     ffnForward(y: out, u: t.normV.ptr, weights: w, at: o.ffn[1], d: d, hidden: c.ffnHidden, rows: r,
                saved: s.ffn[1], scratch: ffnScratch)
@@ -115,7 +114,7 @@ func layerBackward(dx: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, 
     // Recompute the normalised inputs u and v (bit-identical to the forward's).
     c.norm(t.normU, s.rstdU, s.h1.ptr, o.postAttnNorm[0])
     c.norm(t.normV, s.rstdV, s.h3.ptr, o.postAttnNorm[1])
-    dres.update(from: dOut, count: r * d)          // d(out)/d(h3) = identity
+    parallelCopy(dres, dOut, r * d)                // d(out)/d(h3) = identity
     t.du.zero(); t.dv.zero()
     laps.lap(.norms)
     let dMoEInput = c.sequential ? t.dv.ptr : t.du.ptr

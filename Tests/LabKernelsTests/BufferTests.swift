@@ -27,6 +27,18 @@ struct BufferTests {
         #expect((0...count).allSatisfy { buffer[$0] == 0 })
     }
 
+    /// Guards against a range left uncopied, or written past, when a large copy is split over
+    /// the threads (sizes around the 2^18-element threshold and an odd split).
+    @Test(arguments: [5, (1 << 18) - 1, 1 << 18, (1 << 18) + 7, 3_000_001])
+    func parallelCopyCopiesEveryElementAndNoMore(count: Int) {
+        let src = FloatBuffer(count: count), dst = FloatBuffer(count: count + 1)
+        for i in 0..<count { src[i] = Float(i % 1_000) + 0.5 }
+        dst[count] = -7
+        parallelCopy(dst.ptr, src.ptr, count)
+        #expect((0..<count).allSatisfy { dst[$0] == src[$0] })
+        #expect(dst[count] == -7)
+    }
+
     /// Guards against platform-dependent randomness: the same seed must give the same stream,
     /// and different seeds different streams.
     @Test("LabRandom is deterministic per seed")

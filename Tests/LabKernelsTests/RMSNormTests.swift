@@ -28,6 +28,24 @@ struct RMSNormTests {
         }
     }
 
+    /// The forward that also copies x (for the residual stream) must give the same bits as the
+    /// plain forward and an exact copy, over the 8-lane body and the scalar tail, and with rows
+    /// enough (1,200 x 13) to run on the worker threads.
+    @Test("forward with copyTo gives the same bits and copies x", arguments: [(3, 16), (70, 13), (1_200, 13)])
+    func forwardWithCopy(rows: Int, dim: Int) {
+        let x = randomBuffer(rows * dim, seed: 7), w = randomBuffer(dim, seed: 8)
+        let plain = FloatBuffer(count: rows * dim), rstdPlain = FloatBuffer(count: rows)
+        let fused = FloatBuffer(count: rows * dim), rstdFused = FloatBuffer(count: rows)
+        let copied = FloatBuffer(count: rows * dim)
+        rmsNormForward(out: plain.ptr, rstd: rstdPlain.ptr, x: x.ptr, weight: w.ptr, rows: rows, dim: dim,
+                       eps: 1e-5, scale: 1.3)
+        rmsNormForward(out: fused.ptr, rstd: rstdFused.ptr, x: x.ptr, weight: w.ptr, rows: rows, dim: dim,
+                       eps: 1e-5, scale: 1.3, copyTo: copied.ptr)
+        #expect(fused.array == plain.array)
+        #expect(rstdFused.array == rstdPlain.array)
+        #expect(copied.array == x.array)
+    }
+
     /// Guards against errors in the input and weight gradients (including the term through
     /// rstd, and the chunked dWeight reduction).
     @Test("backward matches finite differences", arguments: RMSNormTests.shapes.indices)
