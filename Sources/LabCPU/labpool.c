@@ -6,7 +6,6 @@
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <time.h>
 
 #define LABPOOL_MAX_HELPERS 63
 #define LABPOOL_SPIN_NS 1000000L  // how long an idle helper spins before it sleeps
@@ -35,12 +34,6 @@ static atomic_long stat_loops = 0;
 static atomic_long stat_helper_idle_ns = 0;
 static atomic_long stat_caller_wait_ns = 0;
 
-static long now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000000000L + t.tv_nsec;
-}
-
 static void run_claims(void) {
     for (;;) {
         long i = atomic_fetch_add_explicit(&loop_next, 1, memory_order_relaxed);
@@ -53,24 +46,24 @@ static void *helper_main(void *argument) {
     int index = (int)(long)argument;
     unsigned long seen = atomic_load(&pool_ack[index]);
     inside_loop = 1;  // a helper's own nested loops run on the helper alone
-    long idle_from = now_ns();
+    long idle_from = labcpu_clock_ns();
     for (;;) {
         unsigned long epoch;
         long spun = 0, since = idle_from;
         while ((epoch = atomic_load(&pool_epoch)) == seen) {
             _mm_pause();
-            if (++spun % 256 != 0 || now_ns() - since < LABPOOL_SPIN_NS) continue;
+            if (++spun % 256 != 0 || labcpu_clock_ns() - since < LABPOOL_SPIN_NS) continue;
             pthread_mutex_lock(&pool_mutex);
             atomic_fetch_add(&pool_sleepers, 1);
             while (atomic_load(&pool_epoch) == seen) pthread_cond_wait(&pool_wake, &pool_mutex);
             atomic_fetch_sub(&pool_sleepers, 1);
             pthread_mutex_unlock(&pool_mutex);
-            since = now_ns();
+            since = labcpu_clock_ns();
         }
         seen = epoch;
-        atomic_fetch_add_explicit(&stat_helper_idle_ns, now_ns() - idle_from, memory_order_relaxed);
+        atomic_fetch_add_explicit(&stat_helper_idle_ns, labcpu_clock_ns() - idle_from, memory_order_relaxed);
         if (index < loop_helpers) run_claims();
-        idle_from = now_ns();
+        idle_from = labcpu_clock_ns();
         atomic_store_explicit(&pool_ack[index], epoch, memory_order_release);
     }
     return 0;
@@ -116,11 +109,11 @@ int labpool_parallel_for(long count, int threads, labpool_task task, void *conte
     inside_loop = 1;
     run_claims();
     inside_loop = 0;
-    long wait_from = now_ns();
+    long wait_from = labcpu_clock_ns();
     for (int h = 0; h < helpers; h++) {
         while (atomic_load_explicit(&pool_ack[h], memory_order_acquire) != epoch) _mm_pause();
     }
-    atomic_fetch_add_explicit(&stat_caller_wait_ns, now_ns() - wait_from, memory_order_relaxed);
+    atomic_fetch_add_explicit(&stat_caller_wait_ns, labcpu_clock_ns() - wait_from, memory_order_relaxed);
     atomic_fetch_add_explicit(&stat_loops, 1, memory_order_relaxed);
     atomic_store(&pool_busy, 0);
     return 0;

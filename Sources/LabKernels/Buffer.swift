@@ -7,6 +7,10 @@
 /// itself referenced while its pointer is in use: `FloatBuffer(count: n).ptr` passed straight to
 /// a kernel may be freed before the kernel runs (hold it in a stored property or use
 /// `withExtendedLifetime`).
+/// Elements (1 MiB of Float) from which clearing or copying a buffer is split across the worker
+/// threads: below it, a parallel loop's hand-off costs more than the second thread saves.
+public let largeBufferElements = 1 << 18
+
 public final class FloatBuffer: @unchecked Sendable {
     /// First element; valid while the buffer is alive.
     public let ptr: UnsafeMutablePointer<Float>
@@ -33,12 +37,12 @@ public final class FloatBuffer: @unchecked Sendable {
 
     deinit { ptr.deallocate() }
 
-    /// Sets every element to 0; a buffer of 1 MiB or more is cleared by the worker threads
+    /// Sets every element to 0; a buffer of `largeBufferElements` (1 MiB) or more is cleared by the worker threads
     /// together (the gradient buffer and the backward's [R, D] scratch were cleared by one thread
     /// while the other waited).
     public func zero() {
         let p = SendablePointer(ptr)
-        parallelRanges(count, minWork: 1 << 18) { range in
+        parallelRanges(count, minWork: largeBufferElements) { range in
             (p.base + range.lowerBound).update(repeating: 0, count: range.count)
         }
     }

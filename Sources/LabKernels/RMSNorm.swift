@@ -8,8 +8,8 @@
 let rmsNormChunkRows = 64
 
 /// Forward: out = scale * weight * x * rstd, rstd = 1 / sqrt(mean(x^2) + eps) saved per row.
-/// With `copyTo`, also writes x there [rows, dim] in the same pass over x (a layer's residual
-/// stream is copied into the next block's output buffer as it is normalised).
+/// With `copyTo`, also copies x there [rows, dim], each row while it is in cache (a layer's
+/// residual stream is copied into the next block's output buffer as it is normalised).
 public func rmsNormForward(out: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
                            x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                            rows: Int, dim: Int, eps: Float, scale: Float = 1,
@@ -25,17 +25,8 @@ public func rmsNormForward(out: UnsafeMutablePointer<Float>, rstd: UnsafeMutable
             let inv = 1 / (sumOfSquares(xr, dim) / Float(dim) + eps).squareRoot()
             pRstd[r] = inv
             let s = scale * inv
+            if let pCopy { (pCopy.base + r * dim).update(from: xr, count: dim) }
             var i = 0
-            if let pCopy {
-                let cr = pCopy.base + r * dim
-                while i + 8 <= dim {
-                    let xv = load8(xr + i)
-                    store8(xv, cr + i)
-                    store8(load8(w + i) * xv * s, yr + i)
-                    i += 8
-                }
-                for j in i..<dim { cr[j] = xr[j] }   // the tail; its norm is below
-            }
             while i + 8 <= dim {
                 store8(load8(w + i) * load8(xr + i) * s, yr + i)
                 i += 8

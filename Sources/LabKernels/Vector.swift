@@ -48,11 +48,11 @@ public func copy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>
     if count > 0 { dst.update(from: src, count: count) }
 }
 
-/// dst = src on the worker threads together when it is 1 MiB or more (as `FloatBuffer.zero`),
+/// dst = src on the worker threads together from `largeBufferElements` on (as `FloatBuffer.zero`),
 /// for the [R, D] copies between a layer's passes; the ranges must not overlap.
 public func parallelCopy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
     let pd = SendablePointer(dst), ps = SendablePointer(UnsafeMutablePointer(mutating: src))
-    parallelRanges(count, minWork: 1 << 18) { range in
+    parallelRanges(count, minWork: largeBufferElements) { range in
         (pd.base + range.lowerBound).update(from: ps.base + range.lowerBound, count: range.count)
     }
 }

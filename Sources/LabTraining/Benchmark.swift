@@ -35,10 +35,9 @@ public struct BenchmarkResult: Sendable {
     /// Operations the BLAS calls executed per step over the model's count for a step (causal
     /// attention, no recomputation): above 1 by what attention's blocks compute beyond the
     /// causal half, plus the scores its backward recomputes.
-    public var blasFlopRatio: Double {
-        let model = flopsPerToken * Double(tokensPerStep) * Double(steps)
-        return model > 0 ? blas.flops / model : 0
-    }
+    public var blasFlopRatio: Double { measuredModelFlops > 0 ? blas.flops / measuredModelFlops : 0 }
+    /// The model's FLOPs over all measured steps.
+    var measuredModelFlops: Double { flopsPerToken * Double(tokensPerStep) * Double(steps) }
     /// Share of the threads' time (threads x the measured steps' wall time) spent inside BLAS.
     public var blasTimeShare: Double {
         let wall = stepMs.reduce(0, +) / 1000
@@ -48,8 +47,7 @@ public struct BenchmarkResult: Sendable {
     /// BLAS seconds shared by the threads. Divided by the sgemm rate, the most this step's BLAS
     /// calls, with their shapes and their extra operations, allow.
     public var gflopsWithBLASOnly: Double {
-        let model = flopsPerToken * Double(tokensPerStep) * Double(steps)
-        return blas.seconds > 0 ? model / (blas.seconds / Double(threads)) / 1e9 : 0
+        blas.seconds > 0 ? measuredModelFlops / (blas.seconds / Double(threads)) / 1e9 : 0
     }
     /// Share of the measured steps' wall time the pool's helpers spent outside a parallel loop
     /// (spinning or asleep), averaged over helpers: the step's serial parts as the other cores
@@ -135,13 +133,11 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
     result.modules = ProfileKey.allCases.map { k in
         (k.label, Double(Profiler.nanoseconds[k.rawValue][0]) / 1e6 / n, Double(Profiler.nanoseconds[k.rawValue][1]) / 1e6 / n)
     }
-    result.moduleBLASms = ProfileKey.allCases.map { k in
-        Double(Profiler.blasNanoseconds[k.rawValue][0] + Profiler.blasNanoseconds[k.rawValue][1]) / 1e6 / n
-    }
-    result.moduleBLASgflops = ProfileKey.allCases.map { k in
-        let ns = Profiler.blasNanoseconds[k.rawValue][0] + Profiler.blasNanoseconds[k.rawValue][1]
-        let flops = Profiler.blasFlops[k.rawValue][0] + Profiler.blasFlops[k.rawValue][1]
-        return ns > 0 ? Double(flops) / Double(ns) : 0
+    for k in ProfileKey.allCases {
+        let ns = Double(Profiler.blasNanoseconds[k.rawValue].reduce(0, +))
+        let flops = Double(Profiler.blasFlops[k.rawValue].reduce(0, +))
+        result.moduleBLASms.append(ns / 1e6 / n)
+        result.moduleBLASgflops.append(ns > 0 ? flops / ns : 0)
     }
     result.meanFfnExperts = ffnSum / (n * Double(cfg.model.numLayers))
     result.flopsPerToken = ParameterCount(model: cfg.model).trainingFlopsPerToken(meanFfnExperts: result.meanFfnExperts, seqLen: cfg.train.seqLen)
