@@ -82,9 +82,13 @@ public final class AdamW {
         return result
     }
 
-    /// One AdamW step at `learningRate` (the schedule's value for this step). `params` and
-    /// `grads` hold `parameterCount` elements; `grads` should already be clipped.
-    public func update(params: UnsafeMutablePointer<Float>, grads: UnsafePointer<Float>, learningRate: Float) {
+    /// One AdamW step at `learningRate` (the schedule's value for this step) on the gradients
+    /// `grads * gradScale`. `params` and `grads` hold `parameterCount` elements. `gradScale` is
+    /// the clip factor of `gradientClip`: applied to each gradient as it is read (the same float
+    /// product a separate scaling pass would store), so clipping costs no pass of its own over
+    /// the gradients; `grads` is left as it was.
+    public func update(params: UnsafeMutablePointer<Float>, grads: UnsafePointer<Float>, learningRate: Float,
+                       gradScale: Float = 1) {
         step += 1
         // Bias corrections in Double, rounded once per step.
         let t = Double(step)
@@ -101,7 +105,7 @@ public final class AdamW {
                 let lo = max(chunk.lowerBound, segment.range.lowerBound)
                 let hi = min(chunk.upperBound, segment.range.upperBound)
                 adamWKernel(p.base + lo, g.base + lo, mm.base + lo, vv.base + lo, count: hi - lo,
-                            decayFactor: segment.decays ? decayFactor : 1, constants)
+                            gradScale: gradScale, decayFactor: segment.decays ? decayFactor : 1, constants)
             }
         }
     }
@@ -142,20 +146,21 @@ struct AdamWStepConstants {
     var correction2Sqrt: Float
 }
 
-/// The AdamW update over `count` contiguous elements; `decayFactor` is 1 - lr * wd or 1.
+/// The AdamW update over `count` contiguous elements, on the gradients g * `gradScale`;
+/// `decayFactor` is 1 - lr * wd or 1.
 /// Eight lanes at a time (about 1.8x the scalar loop, which the compiler leaves scalar because
 /// of the square root); the tail goes through the same lanes, so every element sees the same
 /// operations and the split into chunks cannot change a bit.
 @inline(__always)
 func adamWKernel(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
                  _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
-                 count: Int, decayFactor: Float, _ c: AdamWStepConstants) {
+                 count: Int, gradScale: Float, decayFactor: Float, _ c: AdamWStepConstants) {
     typealias Lanes = SIMD8<Float>
     var i = 0
     while i + Lanes.scalarCount <= count {
         func load(_ x: UnsafeMutablePointer<Float>) -> Lanes { UnsafeRawPointer(x + i).loadUnaligned(as: Lanes.self) }
         var mi = load(m), vi = load(v), pi = load(p)
-        adamWLanes(grad: load(g), m: &mi, v: &vi, p: &pi, decayFactor: decayFactor, c)
+        adamWLanes(grad: load(g) * gradScale, m: &mi, v: &vi, p: &pi, decayFactor: decayFactor, c)
         UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: Lanes.self)
         UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: Lanes.self)
         UnsafeMutableRawPointer(p + i).storeBytes(of: pi, as: Lanes.self)
@@ -164,7 +169,9 @@ func adamWKernel(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Flo
     let rest = count - i
     guard rest > 0 else { return }
     var gi = Lanes(), mi = Lanes(), vi = Lanes(), pi = Lanes()
-    for lane in 0..<rest { (gi[lane], mi[lane], vi[lane], pi[lane]) = (g[i + lane], m[i + lane], v[i + lane], p[i + lane]) }
+    for lane in 0..<rest {
+        (gi[lane], mi[lane], vi[lane], pi[lane]) = (g[i + lane] * gradScale, m[i + lane], v[i + lane], p[i + lane])
+    }
     adamWLanes(grad: gi, m: &mi, v: &vi, p: &pi, decayFactor: decayFactor, c)
     for lane in 0..<rest { (m[i + lane], v[i + lane], p[i + lane]) = (mi[lane], vi[lane], pi[lane]) }
 }
@@ -179,25 +186,18 @@ func adamWLanes(grad: SIMD8<Float>, m: inout SIMD8<Float>, v: inout SIMD8<Float>
     p = p * decayFactor - c.stepSize * (m / denominator)
 }
 
-/// Scales `grads` in place so that their global L2 norm is at most `maxNorm`, and returns the
-/// norm before clipping. As PyTorch's `clip_grad_norm_`: the scale is maxNorm / (norm + 1e-6),
-/// applied only when below 1. `maxNorm <= 0` only measures. A non-finite norm leaves the
-/// gradients untouched (the caller decides whether to skip the step).
+/// The global L2 norm of `grads`, and the factor that clips them to norm `maxNorm` (pass it to
+/// `AdamW.update` as `gradScale`). As PyTorch's `clip_grad_norm_`: the factor is
+/// maxNorm / (norm + 1e-6) when that is below 1, else 1. `maxNorm <= 0` only measures (factor 1);
+/// a non-finite norm gives factor 1 (the caller decides whether to skip the step).
 ///
 /// The sum of squares is accumulated in Double over fixed blocks of 16384 elements summed in
 /// block order, so the result is the same for every thread count.
-@discardableResult
-public func clipGradients(_ grads: UnsafeMutablePointer<Float>, count: Int, maxNorm: Float) -> Float {
+public func gradientClip(_ grads: UnsafePointer<Float>, count: Int, maxNorm: Float) -> (norm: Float, scale: Float) {
     let norm = Float(gradientSquaredSum(grads, count: count).squareRoot())
-    guard maxNorm > 0, norm.isFinite else { return norm }
+    guard maxNorm > 0, norm.isFinite else { return (norm, 1) }
     let scale = Float(Double(maxNorm) / (Double(norm) + 1e-6))
-    if scale < 1 {
-        let g = SendablePointer(grads)
-        parallelRanges(count) { range in
-            for i in range { g[i] *= scale }
-        }
-    }
-    return norm
+    return (norm, min(scale, 1))
 }
 
 /// Sum of squares in Double: four interleaved accumulators per fixed block, blocks summed in

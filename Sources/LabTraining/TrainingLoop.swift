@@ -56,9 +56,10 @@ extension Trainer {
                     throw TrainingError("loss became \(losses.total) at step \(step) (lm \(losses.lm), balance \(losses.balance), z \(losses.z)); try a lower train.learning_rate or a gradient clip")
                 }
                 recorder?.captureVariance(step: step)
-                let gradNorm = clipGradients(model.grads.ptr, count: model.layout.count, maxNorm: Float(t.gradClip))
+                let (gradNorm, clip) = gradientClip(model.grads.ptr, count: model.layout.count, maxNorm: Float(t.gradClip))
                 let lr = schedule.rate(atStep: step)
-                optimizer.update(params: model.params.ptr, grads: UnsafePointer(model.grads.ptr), learningRate: lr)
+                optimizer.update(params: model.params.ptr, grads: UnsafePointer(model.grads.ptr), learningRate: lr,
+                                 gradScale: clip)
                 let controllerUpdated = updateControllers(step: step)
                 let stepMs = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e6
                 // Before evaluation: its forward passes overwrite the step's routing.
@@ -128,8 +129,7 @@ extension Trainer {
             total.total += losses.total; total.lm += losses.lm; total.balance += losses.balance
             total.z += losses.z; total.mtp += losses.mtp
         }
-        let scale = 1 / Float(micro), g = model.grads.ptr
-        for i in 0..<model.layout.count { g[i] *= scale }
+        scale(model.grads.ptr, model.layout.count, by: 1 / Float(micro))   // both threads; elementwise
         let m = Double(micro)
         total.total /= m; total.lm /= m; total.balance /= m; total.z /= m; total.mtp /= m
         return total

@@ -169,26 +169,53 @@ struct OptimizerTests {
         #expect(optimizer.step == 0)
     }
 
-    /// Guards against a wrong norm or a wrong scale: [3, 4] has norm 5 and clips to norm 1.
-    @Test func clippingScalesToMaxNorm() {
-        var grads: [Float] = [3, 4]
-        let norm = clipGradients(&grads, count: 2, maxNorm: 1)
-        #expect(norm == 5)
-        let scale = Float(1.0 / (5.0 + 1e-6))
-        #expect(grads == [3 * scale, 4 * scale])
+    /// Guards against a wrong norm or a wrong factor: [3, 4] has norm 5 and clips to norm 1;
+    /// below the limit, with clipping off, or with a non-finite norm, the factor is 1.
+    @Test func clippingFactorScalesToMaxNorm() {
+        let clip = gradientClip([3, 4], count: 2, maxNorm: 1)
+        #expect(clip.norm == 5)
+        #expect(clip.scale == Float(1.0 / (5.0 + 1e-6)))
 
-        var small: [Float] = [0.3, -0.4]
         let smallNorm = (Double(Float(0.3)) * Double(Float(0.3)) + Double(Float(0.4)) * Double(Float(0.4))).squareRoot()
-        #expect(clipGradients(&small, count: 2, maxNorm: 1) == Float(smallNorm))
-        #expect(small == [0.3, -0.4])
+        let small = gradientClip([0.3, -0.4], count: 2, maxNorm: 1)
+        #expect(small.norm == Float(smallNorm) && small.scale == 1)
 
-        var off: [Float] = [30, 40]
-        #expect(clipGradients(&off, count: 2, maxNorm: 0) == 50)
-        #expect(off == [30, 40])
+        let off = gradientClip([30, 40], count: 2, maxNorm: 0)
+        #expect(off.norm == 50 && off.scale == 1)
 
-        var broken: [Float] = [1, .infinity, 2]
-        #expect(clipGradients(&broken, count: 3, maxNorm: 1) == .infinity)
-        #expect(broken == [1, .infinity, 2])
+        let broken = gradientClip([1, .infinity, 2], count: 3, maxNorm: 1)
+        #expect(broken.norm == .infinity && broken.scale == 1)
+    }
+
+    /// Guards against the fused clip drifting from clipping first: AdamW with `gradScale` gives
+    /// the bits of AdamW on gradients scaled beforehand (the product each element would have
+    /// stored), over the lanes and the tail, with and without decay, and leaves `grads` as they
+    /// were.
+    @Test(arguments: [Float(1), Float(1.0 / (5.0 + 1e-6)), Float(0.0123)])
+    func fusedClipMatchesScaledGradients(scale: Float) {
+        let count = 1_003
+        let config = trainConfig(eps: 1e-8)
+        let mask = [0..<500, 990..<1_003]
+        var generator = SplitMix64(state: 21)
+        let start = (0..<count).map { _ in Float.random(in: -2...2, using: &generator) }
+        var fusedParams = start, scaledParams = start
+        let fused = AdamW(parameterCount: count, config: config, decayMask: mask)
+        let scaled = AdamW(parameterCount: count, config: config, decayMask: mask)
+        let unscaled = AdamW(parameterCount: count, config: config, decayMask: mask)
+        var unscaledParams = start
+        for step in 0..<3 {
+            let grads = (0..<count).map { _ in Float.random(in: -3...3, using: &generator) }
+            let before = grads
+            fused.update(params: &fusedParams, grads: grads, learningRate: 0.01 * Float(step + 1), gradScale: scale)
+            scaled.update(params: &scaledParams, grads: grads.map { $0 * scale }, learningRate: 0.01 * Float(step + 1))
+            unscaled.update(params: &unscaledParams, grads: grads, learningRate: 0.01 * Float(step + 1))
+            #expect(grads == before)
+        }
+        #expect(fusedParams.map(\.bitPattern) == scaledParams.map(\.bitPattern))
+        #expect(fused.exportState().m.map(\.bitPattern) == scaled.exportState().m.map(\.bitPattern))
+        #expect(fused.exportState().v.map(\.bitPattern) == scaled.exportState().v.map(\.bitPattern))
+        // The factor is applied: the first moment follows the scaled gradients, not the raw ones.
+        #expect((fused.exportState().m == unscaled.exportState().m) == (scale == 1))
     }
 
     /// Guards against a norm that loses precision (Float accumulation) or changes between
@@ -197,14 +224,12 @@ struct OptimizerTests {
         var generator = SplitMix64(state: 3)
         let grads = (0..<100_003).map { _ in Float.random(in: -1e-3...1e-3, using: &generator) }
         let plain = grads.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-        var a = grads, b = grads
-        let first = clipGradients(&a, count: a.count, maxNorm: 0)
-        let second = clipGradients(&b, count: b.count, maxNorm: 0)
+        let first = gradientClip(grads, count: grads.count, maxNorm: 0).norm
+        let second = gradientClip(grads, count: grads.count, maxNorm: 0).norm
         #expect(first.bitPattern == second.bitPattern)
         #expect(isClose(first, plain, relative: 1e-6))
-        var clipped = grads
-        _ = clipGradients(&clipped, count: clipped.count, maxNorm: Float(plain / 2))
-        let after = clipped.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        let scale = gradientClip(grads, count: grads.count, maxNorm: Float(plain / 2)).scale
+        let after = grads.reduce(0.0) { $0 + Double($1 * scale) * Double($1 * scale) }.squareRoot()
         #expect(abs(after - plain / 2) < 1e-5 * plain)
     }
 }
