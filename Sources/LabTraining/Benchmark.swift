@@ -100,11 +100,7 @@ public func runBenchmark(config: LabConfig, warmup: Int, steps: Int, recordTo da
         trainer.fillBatch(sampler, step: step)
         let losses = trainer.accumulatedStep()
         let t1 = now()
-        let (norm, clip) = gradientClip(trainer.model.grads.ptr, count: trainer.model.layout.count,
-                                        maxNorm: Float(cfg.train.gradClip))
-        let lr = trainer.schedule.rate(atStep: step)
-        trainer.optimizer.update(params: trainer.model.params.ptr, grads: UnsafePointer(trainer.model.grads.ptr),
-                                 learningRate: lr, gradScale: clip)
+        let (norm, lr) = trainer.optimizerStep(step: step)
         let t2 = now()
         let updated = trainer.updateControllers(step: step)
         let t3 = now()

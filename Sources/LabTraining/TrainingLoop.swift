@@ -56,10 +56,7 @@ extension Trainer {
                     throw TrainingError("loss became \(losses.total) at step \(step) (lm \(losses.lm), balance \(losses.balance), z \(losses.z)); try a lower train.learning_rate or a gradient clip")
                 }
                 recorder?.captureVariance(step: step)
-                let (gradNorm, clip) = gradientClip(model.grads.ptr, count: model.layout.count, maxNorm: Float(t.gradClip))
-                let lr = schedule.rate(atStep: step)
-                optimizer.update(params: model.params.ptr, grads: UnsafePointer(model.grads.ptr), learningRate: lr,
-                                 gradScale: clip)
+                let (gradNorm, lr) = optimizerStep(step: step)
                 let controllerUpdated = updateControllers(step: step)
                 let stepMs = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e6
                 // Before evaluation: its forward passes overwrite the step's routing.
@@ -161,6 +158,15 @@ extension Trainer {
                 mtpTargets[b * t + i] = i + 1 < t ? targets[b * t + i + 1] : -1
             }
         }
+    }
+
+    /// Clips the step's gradients (inside AdamW, by `gradientClip`'s factor) and applies AdamW at
+    /// the schedule's rate; returns the gradients' norm before clipping and that rate.
+    func optimizerStep(step: Int) -> (gradNorm: Float, lr: Float) {
+        let (norm, clip) = gradientClip(model.grads.ptr, count: model.layout.count, maxNorm: Float(config.train.gradClip))
+        let lr = schedule.rate(atStep: step)
+        optimizer.update(params: model.params.ptr, grads: UnsafePointer(model.grads.ptr), learningRate: lr, gradScale: clip)
+        return (norm, lr)
     }
 
     /// Steps each layer's controller (the step's routing already observed) and copies the new
